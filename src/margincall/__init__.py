@@ -1,0 +1,30 @@
+"""margincall: risk engine for loans secured by concentrated stakes in public and private companies.
+
+    import margincall
+    scenario = margincall.load_scenario("scenarios/softbank-openai.yaml")
+    result = margincall.simulate(scenario, paths=100_000, seed=1)
+    result.loans["openai-margin-loan"].p_margin_call
+"""
+
+from margincall._version import __version__
+from margincall.api.loading import default_scenario, load_scenario, parse_scenario
+from margincall.api.results import BorrowerResult, LoanResult, SimulationResult
+from margincall.api.simulate import simulate, trace
+from margincall.errors import MarginCallError, ScenarioError, SimulationError
+from margincall.model.scenario import Scenario
+
+__all__ = [
+    "BorrowerResult",
+    "LoanResult",
+    "MarginCallError",
+    "Scenario",
+    "ScenarioError",
+    "SimulationError",
+    "SimulationResult",
+    "__version__",
+    "default_scenario",
+    "load_scenario",
+    "parse_scenario",
+    "simulate",
+    "trace",
+]

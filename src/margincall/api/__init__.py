@@ -1,0 +1,1 @@
+"""Orchestration: load scenarios, run simulations, build results."""

@@ -1,0 +1,118 @@
+"""Reading scenario files: YAML -> validated `Scenario`, with errors that name the field and line."""
+
+from __future__ import annotations
+
+import importlib.resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from margincall.errors import ScenarioError
+from margincall.model.scenario import Scenario, scenario_problems
+
+DEFAULT_SCENARIO = "softbank-openai"
+
+
+def builtin_scenarios() -> list[str]:
+    """Names of the scenarios shipped with margincall."""
+    files = importlib.resources.files("margincall.scenarios")
+    return sorted(p.name.removesuffix(".yaml") for p in files.iterdir() if p.name.endswith(".yaml"))
+
+
+def builtin_scenario_text(name: str = DEFAULT_SCENARIO) -> str:
+    resource = importlib.resources.files("margincall.scenarios") / f"{name}.yaml"
+    if not resource.is_file():
+        raise ScenarioError(name, [("scenario", f"no built-in scenario '{name}'; built in: {', '.join(builtin_scenarios())}")])
+    return resource.read_text(encoding="utf-8")
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file (YAML). A name without a file, such as
+    'softbank-openai', loads the built-in scenario of that name."""
+    path = Path(path)
+    if not path.exists() and path.suffix == "" and path.name in builtin_scenarios():
+        return parse_scenario(builtin_scenario_text(path.name), source=f"built-in:{path.name}", default_name=path.name)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(str(path), [("file", "not found; give the path of a scenario YAML file")]) from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise ScenarioError(str(path), [("file", f"cannot be read ({exc.__class__.__name__}); give a readable UTF-8 YAML file")]) from None
+    return parse_scenario(text, source=str(path), default_name=path.stem)
+
+
+def default_scenario() -> Scenario:
+    """The built-in default scenario (SoftBank's OpenAI- and Arm-backed loans)."""
+    return parse_scenario(builtin_scenario_text(), source=f"built-in:{DEFAULT_SCENARIO}", default_name=DEFAULT_SCENARIO)
+
+
+def parse_scenario(text: str, *, source: str = "<scenario>", default_name: str | None = None) -> Scenario:
+    """Validate scenario YAML text; raise `ScenarioError` naming each bad field and its line."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError(source, [(where, f"YAML syntax error: {problem}")]) from None
+    if not isinstance(data, dict):
+        raise ScenarioError(source, [("top level", "a scenario is a YAML mapping with keys assets, borrower, loans, ...")])
+    if data.get("name") is None and default_name is not None:
+        data["name"] = default_name
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(source, [_describe(err, root) for err in exc.errors()]) from None
+    problems = scenario_problems(scenario)
+    if problems:
+        raise ScenarioError(source, [(_where(loc, root), message) for loc, message in problems])
+    return scenario
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    return Scenario.model_json_schema()
+
+
+def _describe(err: Any, root: yaml.Node | None) -> tuple[str, str]:
+    loc = tuple(part for part in err["loc"] if not (isinstance(part, str) and part in _UNION_TAGS))
+    message = err["msg"]
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        message = "unknown field; check its spelling against `margincall schema`"
+    elif kind == "missing":
+        message = "required field is missing"
+    elif "input" in err and kind not in ("missing",) and not isinstance(err["input"], dict | list):
+        message = f"{message} (got {err['input']!r})"
+    return _where(loc, root), message
+
+
+_UNION_TAGS = {"float", "IndexRate", "int", "date", "list[str]", "str", "bool", "function-after[_unique_response(), Borrower]"}
+
+
+def _where(loc: tuple, root: yaml.Node | None) -> str:
+    path = ".".join(str(part) for part in loc) or "top level"
+    line = _line_of(loc, root)
+    return f"{path} (line {line})" if line else path
+
+
+def _line_of(loc: tuple, node: yaml.Node | None) -> int | None:
+    """1-based line of the YAML node at `loc`, or of its nearest existing parent."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if str(key.value) == str(part):
+                    child = value
+                    line = key.start_mark.line + 1
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            child = node.value[part]
+            line = child.start_mark.line + 1
+        if child is None:
+            break
+        node = child
+    return line

@@ -1,0 +1,1 @@
+"""The day loop: covenants, borrower response, liquidation, contagion."""

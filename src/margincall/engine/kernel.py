@@ -1,0 +1,355 @@
+"""The day loop over one path, and the parallel loop over blocks of paths.
+
+A path streams over days with its state in a few small arrays; nothing of size paths x days is
+ever allocated. Each path's random numbers come from streams keyed by (seed, path index), so a
+path's outcome does not depend on the block, thread or worker that runs it. Per-block sums are
+summed in path order inside the block; histograms are integer counts. Both merge exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit, prange
+
+from margincall.engine import codes as c
+from margincall.engine.bins import AMOUNT_BINS, AMOUNT_DECADES, LTV_BINS, LTV_HI, LTV_LO, SIGNED_BINS, log_bin, signed_bin
+from margincall.engine.phases import resolve_day
+from margincall.engine.state import (
+    A_BSOLD,
+    A_LOGV,
+    A_PERM,
+    A_PRE,
+    A_PRICE,
+    A_SOLD,
+    A_UNITS,
+    B_CASH,
+    B_CLAIMS,
+    B_DISCOUNT_COST,
+    B_EQUITY0,
+    B_EXEC_COST,
+    B_LAR,
+    B_LEDGER_MAX,
+    B_PNL_EXEC,
+    B_PNL_FLOWS,
+    B_PNL_FORGIVEN,
+    B_PNL_INTEREST,
+    B_PNL_MARKET,
+    B_SOLD_NOMINAL,
+    BI_DEFAULTED,
+    BI_FLAGS,
+    I_FIRST_CALL,
+    I_FIRST_DEFAULT,
+    I_FLAGS,
+    I_MATURITY,
+    I_STATUS,
+    L_ACCRUED,
+    L_CURE_PAID,
+    L_EXPOSURE,
+    L_LOSS,
+    L_PRINCIPAL,
+    L_RECOVERED,
+    N_ASSET_F,
+    N_BORROWER_F,
+    N_BORROWER_I,
+    N_LOAN_F,
+    N_LOAN_I,
+    TINY,
+    debt,
+    log_event,
+    loan_to_value,
+    revalue,
+)
+from margincall.market.impact import impact_fraction
+from margincall.market.paths import step_log_values, valuation_event
+from margincall.market.rng import STREAM_DIFFUSION, STREAM_EVENTS, STREAM_JUMPS, seed_stream, uniform
+
+REFINANCE_DRAWS = 8
+
+# loan_sums[block, loan, column]
+LS_LOSS = 0
+LS_LOSS_SQ = 1
+LS_CURE_PAID = 2
+LS_RECOVERED = 3
+LS_EXPOSURE = 4
+N_LOAN_SUMS = 5
+
+# borrower_sums[block, column]
+BS_LAR = 0
+BS_LAR_SQ = 1
+BS_SOLD = 2
+BS_EXEC_COST = 3
+BS_DISCOUNT_COST = 4
+BS_EQUITY = 5
+BS_EQUITY_SQ = 6
+BS_SOLD_SQ = 7
+N_BORROWER_SUMS = 8
+
+
+class Outputs(NamedTuple):
+    """Mergeable statistics. Axis 0 is the block (sums, exact per block) or the slot (counts)."""
+
+    loan_counts: np.ndarray  # [B, L, N_LOAN_FLAGS] paths with each loan event
+    borrower_counts: np.ndarray  # [B, N_BORROWER_FLAGS] paths with each borrower event
+    cocall: np.ndarray  # [B, L, L] paths on which both loans were called
+    loan_sums: np.ndarray  # [B, L, N_LOAN_SUMS]
+    borrower_sums: np.ndarray  # [B, N_BORROWER_SUMS]
+    sold_interval: np.ndarray  # [B, R, A] value sold, by recorded interval and asset
+    ledger_max: np.ndarray  # [B] largest accounting residual, currency
+    first_call: np.ndarray  # [S, L, H + 2] day of the first call (H + 1: never)
+    first_default: np.ndarray  # [S, L, H + 2]
+    loss_hist: np.ndarray  # [S, L, AMOUNT_BINS + 2]
+    lar_hist: np.ndarray  # [S, AMOUNT_BINS + 2]
+    equity_hist: np.ndarray  # [S, SIGNED_BINS + 2]
+    ltv_hist: np.ndarray  # [S, L, R, LTV_BINS + 2]
+    cash_hist: np.ndarray  # [S, R, AMOUNT_BINS + 2]
+
+
+def allocate_outputs(n_blocks: int, n_slots: int, n_assets: int, n_loans: int, horizon: int, n_recorded: int) -> Outputs:
+    return Outputs(
+        loan_counts=np.zeros((n_blocks, n_loans, c.N_LOAN_FLAGS), dtype=np.int64),
+        borrower_counts=np.zeros((n_blocks, c.N_BORROWER_FLAGS), dtype=np.int64),
+        cocall=np.zeros((n_blocks, n_loans, n_loans), dtype=np.int64),
+        loan_sums=np.zeros((n_blocks, n_loans, N_LOAN_SUMS)),
+        borrower_sums=np.zeros((n_blocks, N_BORROWER_SUMS)),
+        sold_interval=np.zeros((n_blocks, n_recorded, n_assets)),
+        ledger_max=np.zeros(n_blocks),
+        first_call=np.zeros((n_slots, n_loans, horizon + 2), dtype=np.int64),
+        first_default=np.zeros((n_slots, n_loans, horizon + 2), dtype=np.int64),
+        loss_hist=np.zeros((n_slots, n_loans, AMOUNT_BINS + 2), dtype=np.int64),
+        lar_hist=np.zeros((n_slots, AMOUNT_BINS + 2), dtype=np.int64),
+        equity_hist=np.zeros((n_slots, SIGNED_BINS + 2), dtype=np.int64),
+        ltv_hist=np.zeros((n_slots, n_loans, n_recorded, LTV_BINS + 2), dtype=np.int32),
+        cash_hist=np.zeros((n_slots, n_recorded, AMOUNT_BINS + 2), dtype=np.int32),
+    )
+
+
+@njit(cache=True)
+def _equity(asset_f, loan_f, b_f) -> float:
+    value = b_f[B_CASH] - b_f[B_CLAIMS]
+    for a in range(asset_f.shape[0]):
+        if asset_f[a, A_UNITS] != 0.0:
+            value += asset_f[a, A_UNITS] * asset_f[a, A_PRICE]
+    for l in range(loan_f.shape[0]):
+        value -= loan_f[l, L_PRINCIPAL] + loan_f[l, L_ACCRUED]
+    return value
+
+
+@njit(cache=True)
+def _check_ledger(asset_f, loan_f, b_f) -> None:
+    expected = (
+        b_f[B_EQUITY0]
+        + b_f[B_PNL_MARKET]
+        + b_f[B_PNL_EXEC]
+        + b_f[B_PNL_INTEREST]
+        + b_f[B_PNL_FLOWS]
+        + b_f[B_PNL_FORGIVEN]
+    )
+    residual = abs(_equity(asset_f, loan_f, b_f) - expected)
+    if not residual <= b_f[B_LEDGER_MAX]:  # also records NaN
+        b_f[B_LEDGER_MAX] = residual if residual == residual else math.inf
+
+
+@njit(cache=True)
+def _record(r, ln, rec, asset_f, pledged, loan_f, b_f, out, slot) -> None:
+    for l in range(ln.principal.shape[0]):
+        if ln.secured[l]:
+            x = loan_to_value(l, loan_f, pledged, ln.haircut, asset_f)
+            out.ltv_hist[slot, l, r, log_bin(x, LTV_LO, LTV_HI, LTV_BINS)] += 1
+    lo = rec.money_scale * 1e-7
+    out.cash_hist[slot, r, log_bin(b_f[B_CASH], lo, lo * 10.0**AMOUNT_DECADES, AMOUNT_BINS)] += 1
+
+
+@njit(cache=True)
+def simulate_path(
+    path, seed, mk, ln, bw, rec, asset_f, loan_f, loan_i, b_f, b_i, pledged, lender_sold, z, jumped, shocked,
+    rng, spare, refinance_u, out, block, slot, log, log_n,
+) -> None:
+    """Simulate one path from day 0 to the horizon and add its outcome to the statistics."""
+    n_assets = asset_f.shape[0]
+    n_loans = loan_f.shape[0]
+    horizon = rec.horizon
+    diffusion_rng = rng[0]
+    jump_rng = rng[1]
+    event_rng = rng[2]
+    seed_stream(diffusion_rng, seed, path, STREAM_DIFFUSION)
+    seed_stream(jump_rng, seed, path, STREAM_JUMPS)
+    seed_stream(event_rng, seed, path, STREAM_EVENTS)
+    spare[:] = 0.0
+    for l in range(n_loans):
+        for k in range(refinance_u.shape[1]):
+            refinance_u[l, k] = uniform(event_rng)
+    log_n[1] = path
+    sold_interval = out.sold_interval[block]
+
+    # day 0: holdings, loans and day-0 shocks
+    b_f[:] = 0.0
+    b_i[:] = 0
+    b_f[B_CASH] = bw.cash0
+    for a in range(n_assets):
+        asset_f[a, A_LOGV] = math.log(mk.value0[a])
+        asset_f[a, A_PERM] = 0.0
+        asset_f[a, A_UNITS] = 1.0
+        asset_f[a, A_SOLD] = 0.0
+        asset_f[a, A_BSOLD] = 0.0
+    shock = 0
+    while shock < mk.shock_day.shape[0] and mk.shock_day[shock] == 0:
+        asset_f[mk.shock_asset[shock], A_LOGV] += mk.shock_log[shock]
+        shock += 1
+    for a in range(n_assets):
+        asset_f[a, A_PRICE] = math.exp(asset_f[a, A_LOGV])
+        asset_f[a, A_PRE] = asset_f[a, A_PRICE]
+    for l in range(n_loans):
+        loan_f[l, :] = 0.0
+        loan_i[l, :] = 0
+        loan_f[l, L_PRINCIPAL] = ln.principal[l]
+        loan_i[l, I_STATUS] = c.ACTIVE
+        loan_i[l, I_MATURITY] = ln.term[l]
+        loan_i[l, I_FIRST_CALL] = horizon + 1
+        loan_i[l, I_FIRST_DEFAULT] = horizon + 1
+        for a in range(n_assets):
+            pledged[l, a] = ln.pledge[l, a]
+    b_f[B_EQUITY0] = _equity(asset_f, loan_f, b_f)
+    if rec.rec_of_day[0] >= 0:
+        _record(rec.rec_of_day[0], ln, rec, asset_f, pledged, loan_f, b_f, out, slot)
+
+    for t in range(1, horizon + 1):
+        # the market moves
+        step_log_values(
+            asset_f[:, A_LOGV], mk.drift_dt, mk.vol_sqrt_dt, mk.chol, mk.jump_mean_per_day, mk.jump_p0,
+            mk.jump_log_mean, mk.jump_log_stdev, diffusion_rng, spare[0], jump_rng, spare[1], z, jumped,
+        )
+        for a in range(n_assets):
+            shocked[a] = False
+        while shock < mk.shock_day.shape[0] and mk.shock_day[shock] == t:
+            asset_f[mk.shock_asset[shock], A_LOGV] += mk.shock_log[shock]
+            shocked[mk.shock_asset[shock]] = True
+            shock += 1
+        for a in range(n_assets):
+            event = valuation_event(t, mk.mark_every[a], mk.mark_prob[a], event_rng)
+            if t >= mk.listing_day[a]:
+                new_price = math.exp(asset_f[a, A_LOGV] + asset_f[a, A_PERM])
+                if t == mk.listing_day[a]:
+                    log_event(log, log_n, t, c.E_LISTING, -1, a, new_price)
+            elif event or jumped[a] or shocked[a]:
+                new_price = math.exp(asset_f[a, A_LOGV])
+                log_event(log, log_n, t, c.E_MARK, -1, a, new_price)
+            else:
+                new_price = asset_f[a, A_PRICE]
+            revalue(a, new_price, asset_f, b_f)
+            asset_f[a, A_PRE] = new_price
+            asset_f[a, A_SOLD] = 0.0
+            asset_f[a, A_BSOLD] = 0.0
+        for l in range(n_loans):
+            for a in range(n_assets):
+                lender_sold[l, a] = 0.0
+            status = loan_i[l, I_STATUS]
+            if status == c.ACTIVE or status == c.CALLED or status == c.DEFAULTED:
+                accrual = loan_f[l, L_PRINCIPAL] * ln.rate[l] * rec.dt
+                loan_f[l, L_ACCRUED] += accrual
+                b_f[B_PNL_INTEREST] -= accrual
+
+        # obligations, covenants, responses, liquidations
+        resolve_day(
+            t, refinance_u, mk, ln, bw, asset_f, pledged, lender_sold, loan_f, loan_i, b_f, b_i,
+            sold_interval, rec.interval_of_day[t], log, log_n,
+        )
+
+        # today's impact: part of it stays in tomorrow's price
+        for a in range(n_assets):
+            if asset_f[a, A_SOLD] > 0.0:
+                moved = impact_fraction(mk.impact_y[a], mk.sigma_daily[a], asset_f[a, A_SOLD], mk.adv[a])
+                asset_f[a, A_PERM] += math.log(1.0 - mk.impact_permanent[a] * moved)
+        if rec.rec_of_day[t] >= 0:
+            _record(rec.rec_of_day[t], ln, rec, asset_f, pledged, loan_f, b_f, out, slot)
+        _check_ledger(asset_f, loan_f, b_f)
+
+    # the horizon: a pool still being sold is valued at today's prices (private: less the discount)
+    for l in range(n_loans):
+        if loan_i[l, I_STATUS] == c.DEFAULTED and ln.secured[l]:
+            recoverable = 0.0
+            for a in range(n_assets):
+                if pledged[l, a] > 0.0:
+                    price = asset_f[a, A_PRICE]
+                    if horizon < mk.listing_day[a]:
+                        price = math.exp(asset_f[a, A_LOGV]) * (1.0 - mk.sale_discount[a])
+                    recoverable += pledged[l, a] * price
+            shortfall = debt(loan_f, l) - recoverable
+            if ln.recourse[l] and b_i[BI_DEFAULTED] == 0:
+                shortfall -= b_f[B_CASH]
+            if shortfall > TINY:
+                loan_f[l, L_LOSS] += shortfall
+                loan_i[l, I_FLAGS] |= c.F_LOSS
+
+    # add the path's outcome to the statistics
+    for l in range(n_loans):
+        flags = loan_i[l, I_FLAGS]
+        for k in range(c.N_LOAN_FLAGS):
+            if flags & (1 << k):
+                out.loan_counts[block, l, k] += 1
+        if flags & c.F_CALLED:
+            for m in range(n_loans):
+                if loan_i[m, I_FLAGS] & c.F_CALLED:
+                    out.cocall[block, l, m] += 1
+        loss = loan_f[l, L_LOSS]
+        out.loan_sums[block, l, LS_LOSS] += loss
+        out.loan_sums[block, l, LS_LOSS_SQ] += loss * loss
+        out.loan_sums[block, l, LS_CURE_PAID] += loan_f[l, L_CURE_PAID]
+        out.loan_sums[block, l, LS_RECOVERED] += loan_f[l, L_RECOVERED]
+        out.loan_sums[block, l, LS_EXPOSURE] += loan_f[l, L_EXPOSURE]
+        out.first_call[slot, l, loan_i[l, I_FIRST_CALL]] += 1
+        out.first_default[slot, l, loan_i[l, I_FIRST_DEFAULT]] += 1
+        lo = ln.principal[l] * 1e-7
+        out.loss_hist[slot, l, log_bin(loss, lo, lo * 10.0**AMOUNT_DECADES, AMOUNT_BINS)] += 1
+    flags = b_i[BI_FLAGS]
+    for k in range(c.N_BORROWER_FLAGS):
+        if flags & (1 << k):
+            out.borrower_counts[block, k] += 1
+    lar = b_f[B_LAR]
+    equity = _equity(asset_f, loan_f, b_f)
+    out.borrower_sums[block, BS_LAR] += lar
+    out.borrower_sums[block, BS_LAR_SQ] += lar * lar
+    out.borrower_sums[block, BS_SOLD] += b_f[B_SOLD_NOMINAL]
+    out.borrower_sums[block, BS_SOLD_SQ] += b_f[B_SOLD_NOMINAL] * b_f[B_SOLD_NOMINAL]
+    out.borrower_sums[block, BS_EXEC_COST] += b_f[B_EXEC_COST]
+    out.borrower_sums[block, BS_DISCOUNT_COST] += b_f[B_DISCOUNT_COST]
+    out.borrower_sums[block, BS_EQUITY] += equity
+    out.borrower_sums[block, BS_EQUITY_SQ] += equity * equity
+    lo = rec.money_scale * 1e-7
+    out.lar_hist[slot, log_bin(lar, lo, lo * 10.0**AMOUNT_DECADES, AMOUNT_BINS)] += 1
+    out.equity_hist[slot, signed_bin(equity, rec.equity_scale, SIGNED_BINS)] += 1
+    if b_f[B_LEDGER_MAX] > out.ledger_max[block]:
+        out.ledger_max[block] = b_f[B_LEDGER_MAX]
+
+
+def _run_blocks_python(mk, ln, bw, rec, seed, first_block, n_blocks, block_paths, n_paths, n_slots, out, log, log_n):
+    """Simulate blocks first_block .. first_block + n_blocks - 1; slot s takes every n_slots-th block."""
+    n_assets = mk.value0.shape[0]
+    n_loans = ln.principal.shape[0]
+    for s in prange(n_slots):
+        asset_f = np.zeros((n_assets, N_ASSET_F))
+        loan_f = np.zeros((n_loans, N_LOAN_F))
+        loan_i = np.zeros((n_loans, N_LOAN_I), dtype=np.int64)
+        b_f = np.zeros(N_BORROWER_F)
+        b_i = np.zeros(N_BORROWER_I, dtype=np.int64)
+        pledged = np.zeros((n_loans, n_assets))
+        lender_sold = np.zeros((n_loans, n_assets))
+        z = np.zeros(n_assets)
+        jumped = np.zeros(n_assets, dtype=np.bool_)
+        shocked = np.zeros(n_assets, dtype=np.bool_)
+        rng = np.zeros((3, 4), dtype=np.uint64)
+        spare = np.zeros((2, 2))
+        refinance_u = np.zeros((n_loans, REFINANCE_DRAWS))
+        for j in range(s, n_blocks, n_slots):
+            start = (first_block + j) * block_paths
+            stop = min(start + block_paths, n_paths)
+            for path in range(start, stop):
+                simulate_path(
+                    path, seed, mk, ln, bw, rec, asset_f, loan_f, loan_i, b_f, b_i, pledged, lender_sold, z,
+                    jumped, shocked, rng, spare, refinance_u, out, j, s, log, log_n,
+                )
+
+
+run_blocks = njit(cache=True, parallel=True)(_run_blocks_python)

@@ -1,0 +1,1 @@
+"""Path kernels: random streams, correlated GBM with jumps, private marks, price impact."""

@@ -1,0 +1,66 @@
+"""One trading day of the market on one path: correlated GBM with jumps, and private marks.
+
+Kernels work on one path's state (arrays over assets) so the caller can stream over days
+without storing a path's history.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from margincall.market.rng import normal, poisson_small, uniform
+
+
+@njit(cache=True)
+def step_log_values(
+    log_value: np.ndarray,
+    drift_dt: np.ndarray,
+    vol_sqrt_dt: np.ndarray,
+    chol: np.ndarray,
+    jump_mean_per_day: np.ndarray,
+    jump_p0: np.ndarray,
+    jump_log_mean: np.ndarray,
+    jump_log_stdev: np.ndarray,
+    diffusion_rng: np.ndarray,
+    diffusion_spare: np.ndarray,
+    jump_rng: np.ndarray,
+    jump_spare: np.ndarray,
+    z: np.ndarray,
+    jumped: np.ndarray,
+) -> None:
+    """Advance every asset's fair log value by one day, in place.
+
+    ln V(t+1) = ln V(t) + (mu - sigma^2/2) dt + sigma sqrt(dt) (L z)_a + sum of log jumps,
+    with z standard normals, L the correlation's factor and jumps compound Poisson.
+    `jumped[a]` is set to whether asset a jumped today.
+    """
+    n = log_value.shape[0]
+    for a in range(n):
+        z[a] = normal(diffusion_rng, diffusion_spare)
+    for a in range(n):
+        eps = 0.0
+        for b in range(a + 1):
+            eps += chol[a, b] * z[b]
+        log_value[a] += drift_dt[a] + vol_sqrt_dt[a] * eps
+    for a in range(n):
+        jumped[a] = False
+        if jump_mean_per_day[a] > 0.0:
+            count = poisson_small(jump_rng, jump_mean_per_day[a], jump_p0[a])
+            if count > 0:
+                jumped[a] = True
+                for _ in range(count):
+                    log_value[a] += jump_log_mean[a] + jump_log_stdev[a] * normal(jump_rng, jump_spare)
+
+
+@njit(cache=True)
+def valuation_event(day: int, every_days: int, event_prob_per_day: float, event_rng: np.ndarray) -> bool:
+    """Whether a private asset's fair value is observed today from its scheduled or random events.
+
+    The random draw is taken every day for every private asset, whatever the outcome, so that the
+    event stream stays aligned across scenario variants (common random numbers).
+    """
+    u = uniform(event_rng)
+    if every_days > 0 and day % every_days == 0:
+        return True
+    return u < event_prob_per_day
