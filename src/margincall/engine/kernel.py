@@ -14,6 +14,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
+from margincall._jit import inline_kernel, kernel
+
 from margincall.engine import codes as c
 from margincall.engine.bins import AMOUNT_BINS, AMOUNT_DECADES, LTV_BINS, LTV_HI, LTV_LO, SIGNED_BINS, log_bin, signed_bin
 from margincall.engine.phases import resolve_day
@@ -126,7 +128,7 @@ def allocate_outputs(n_blocks: int, n_slots: int, n_assets: int, n_loans: int, h
     )
 
 
-@njit(cache=True)
+@inline_kernel
 def _equity(asset_f, loan_f, b_f) -> float:
     value = b_f[B_CASH] - b_f[B_CLAIMS]
     for a in range(asset_f.shape[0]):
@@ -137,7 +139,7 @@ def _equity(asset_f, loan_f, b_f) -> float:
     return value
 
 
-@njit(cache=True)
+@inline_kernel
 def _check_ledger(asset_f, loan_f, b_f) -> None:
     expected = (
         b_f[B_EQUITY0]
@@ -152,7 +154,25 @@ def _check_ledger(asset_f, loan_f, b_f) -> None:
         b_f[B_LEDGER_MAX] = residual if residual == residual else math.inf
 
 
-@njit(cache=True)
+@inline_kernel
+def _needs_resolution(t, rec, ln, asset_f, pledged, loan_f, loan_i) -> bool:
+    """Whether anything but prices can happen today: an obligation falls due, a loan matures,
+    a call is open or a pool is being sold, or a secured loan's LTV reached a trigger."""
+    if rec.obligation_day[t]:
+        return True
+    for l in range(loan_f.shape[0]):
+        status = loan_i[l, I_STATUS]
+        if status == c.CALLED or status == c.DEFAULTED:
+            return True
+        if status == c.ACTIVE:
+            if loan_i[l, I_MATURITY] == t:
+                return True
+            if ln.secured[l] and loan_to_value(l, loan_f, pledged, ln.haircut, asset_f) >= ln.first_trigger[l]:
+                return True
+    return False
+
+
+@kernel
 def _record(r, ln, rec, asset_f, pledged, loan_f, b_f, out, slot) -> None:
     for l in range(ln.principal.shape[0]):
         if ln.secured[l]:
@@ -162,7 +182,7 @@ def _record(r, ln, rec, asset_f, pledged, loan_f, b_f, out, slot) -> None:
     out.cash_hist[slot, r, log_bin(b_f[B_CASH], lo, lo * 10.0**AMOUNT_DECADES, AMOUNT_BINS)] += 1
 
 
-@njit(cache=True)
+@kernel
 def simulate_path(
     path, seed, mk, ln, bw, rec, asset_f, loan_f, loan_i, b_f, b_i, pledged, lender_sold, z, jumped, shocked,
     rng, spare, refinance_u, out, block, slot, log, log_n,
@@ -174,6 +194,8 @@ def simulate_path(
     diffusion_rng = rng[0]
     jump_rng = rng[1]
     event_rng = rng[2]
+    diffusion_spare = spare[0]
+    jump_spare = spare[1]
     seed_stream(diffusion_rng, seed, path, STREAM_DIFFUSION)
     seed_stream(jump_rng, seed, path, STREAM_JUMPS)
     seed_stream(event_rng, seed, path, STREAM_EVENTS)
@@ -218,8 +240,8 @@ def simulate_path(
     for t in range(1, horizon + 1):
         # the market moves
         step_log_values(
-            asset_f[:, A_LOGV], mk.drift_dt, mk.vol_sqrt_dt, mk.chol, mk.jump_mean_per_day, mk.jump_p0,
-            mk.jump_log_mean, mk.jump_log_stdev, diffusion_rng, spare[0], jump_rng, spare[1], z, jumped,
+            asset_f, A_LOGV, mk.drift_dt, mk.vol_sqrt_dt, mk.chol, mk.jump_mean_per_day, mk.jump_p0,
+            mk.jump_log_mean, mk.jump_log_stdev, diffusion_rng, diffusion_spare, jump_rng, jump_spare, z, jumped,
         )
         for a in range(n_assets):
             shocked[a] = False
@@ -251,11 +273,12 @@ def simulate_path(
                 loan_f[l, L_ACCRUED] += accrual
                 b_f[B_PNL_INTEREST] -= accrual
 
-        # obligations, covenants, responses, liquidations
-        resolve_day(
-            t, refinance_u, mk, ln, bw, asset_f, pledged, lender_sold, loan_f, loan_i, b_f, b_i,
-            sold_interval, rec.interval_of_day[t], log, log_n,
-        )
+        # obligations, covenants, responses, liquidations: only on days that need them
+        if _needs_resolution(t, rec, ln, asset_f, pledged, loan_f, loan_i):
+            resolve_day(
+                t, refinance_u, mk, ln, bw, asset_f, pledged, lender_sold, loan_f, loan_i, b_f, b_i,
+                sold_interval, rec.interval_of_day[t], log, log_n,
+            )
 
         # today's impact: part of it stays in tomorrow's price
         for a in range(n_assets):

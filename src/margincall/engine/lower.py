@@ -61,6 +61,7 @@ class LoanArrays(NamedTuple):
     refinance_days: np.ndarray  # [L]
     recovery_rate: np.ndarray  # [L]
     liquidation_participation: np.ndarray  # [L]
+    first_trigger: np.ndarray  # [L] min(call, liquidation) LTV: below it a quiet day needs no covenant work
 
 
 class BorrowerArrays(NamedTuple):
@@ -80,6 +81,7 @@ class Recording(NamedTuple):
     rec_days: np.ndarray  # [R] recorded days, from 0 to the horizon
     rec_of_day: np.ndarray  # [H + 1] index into rec_days, -1 if the day is not recorded
     interval_of_day: np.ndarray  # [H + 1] index of the recorded day at or after the day
+    obligation_day: np.ndarray  # [H + 1] bool: some interest payment or cash flow falls on the day
     money_scale: float  # scale of amount histograms (total principal), currency
     equity_scale: float  # scale of the equity histogram, currency
 
@@ -222,6 +224,7 @@ def lower(scenario: Scenario) -> EngineInputs:
         refinance_days=np.array([loan.refinance_days or loan.term_days for loan in loans], dtype=np.int64),
         recovery_rate=np.array([loan.recovery_rate for loan in loans]),
         liquidation_participation=np.array([loan.liquidation_participation for loan in loans]),
+        first_trigger=np.minimum(call_ltv, covenant("liquidation_ltv", math.inf)),
     )
 
     b = scenario.borrower
@@ -242,6 +245,11 @@ def lower(scenario: Scenario) -> EngineInputs:
     rec_of_day = np.full(horizon + 1, -1, dtype=np.int64)
     rec_of_day[rec_days] = np.arange(len(rec_days))
     interval_of_day = np.searchsorted(rec_days, np.arange(horizon + 1), side="left").astype(np.int64)
+    obligation_day = np.zeros(horizon + 1, dtype=np.bool_)
+    for every in loan_arrays.interest_every:
+        obligation_day[::every] = True
+    obligation_day[[d for d in borrower.flow_day if d <= horizon]] = True
+    obligation_day[0] = False
     total_principal = float(loan_arrays.principal.sum())
     equity0 = float(b.cash + market.value0.sum() - total_principal)
     recording = Recording(
@@ -250,6 +258,7 @@ def lower(scenario: Scenario) -> EngineInputs:
         rec_days=rec_days,
         rec_of_day=rec_of_day,
         interval_of_day=interval_of_day,
+        obligation_day=obligation_day,
         money_scale=total_principal,
         equity_scale=max(abs(equity0), total_principal) * 1e-4,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from margincall._jit import inline_kernel, kernel
 
 from margincall.engine import codes as c
 from margincall.engine.state import (
@@ -63,7 +63,7 @@ RESPONSE_PLEDGE = 1
 RESPONSE_SELL = 2
 
 
-@njit(cache=True)
+@kernel
 def _sells(bw) -> bool:
     for k in range(bw.response.shape[0]):
         if bw.response[k] == RESPONSE_SELL:
@@ -71,7 +71,7 @@ def _sells(bw) -> bool:
     return False
 
 
-@njit(cache=True)
+@kernel
 def borrower_sell(t, target, mk, bw, asset_f, pledged, b_f, b_i, sold_interval, interval, log, log_n) -> float:
     """Sell free, sellable public holdings (asset order) for proceeds up to `target`, within the
     borrower's daily participation limit. Returns the proceeds (the caller routes them)."""
@@ -98,7 +98,7 @@ def borrower_sell(t, target, mk, bw, asset_f, pledged, b_f, b_i, sold_interval, 
     return got
 
 
-@njit(cache=True)
+@kernel
 def pay_obligation(t, amount, mk, bw, asset_f, pledged, b_f, b_i, sold_interval, interval, log, log_n) -> float:
     """Raise `amount` from cash (down to zero: the reserve is for this too), then by selling when
     the response order allows it. The raised cash leaves the borrower's cash; returns it."""
@@ -115,7 +115,7 @@ def pay_obligation(t, amount, mk, bw, asset_f, pledged, b_f, b_i, sold_interval,
     return paid
 
 
-@njit(cache=True)
+@kernel
 def default_loan(t, l, ln, loan_f, loan_i, log, log_n) -> None:
     """Default loan l (and, through cross-default, every other cross-default loan outstanding)."""
     for k in range(ln.principal.shape[0]):
@@ -133,7 +133,7 @@ def default_loan(t, l, ln, loan_f, loan_i, log, log_n) -> None:
         log_event(log, log_n, t, c.E_DEFAULT, k, -1, loan_f[k, L_EXPOSURE])
 
 
-@njit(cache=True)
+@kernel
 def default_borrower(t, ln, loan_f, loan_i, b_i, log, log_n) -> None:
     """The borrower cannot pay: it stops paying and responding, and its cross-default loans default."""
     if b_i[BI_DEFAULTED] != 0:
@@ -147,7 +147,7 @@ def default_borrower(t, ln, loan_f, loan_i, b_i, log, log_n) -> None:
             break
 
 
-@njit(cache=True)
+@kernel
 def write_off(t, l, shortfall, loan_f, loan_i, b_f, log, log_n) -> None:
     """Close loan l with `shortfall` of its debt lost by the lender (and forgiven to the borrower)."""
     loan_f[l, 0] = 0.0
@@ -160,7 +160,7 @@ def write_off(t, l, shortfall, loan_f, loan_i, b_f, log, log_n) -> None:
     loan_i[l, I_STATUS] = c.CLOSED
 
 
-@njit(cache=True)
+@kernel
 def settle_unsecured(t, l, mk, ln, bw, asset_f, pledged, loan_f, loan_i, b_f, b_i, sold_interval, interval, log, log_n) -> None:
     """A defaulted unsecured loan is due at once: paid when the borrower can, else the borrower
     defaults and the lender recovers `recovery_rate` of it as a claim."""
@@ -179,7 +179,7 @@ def settle_unsecured(t, l, mk, ln, bw, asset_f, pledged, loan_f, loan_i, b_f, b_
     write_off(t, l, remaining - claim, loan_f, loan_i, b_f, log, log_n)
 
 
-@njit(cache=True)
+@kernel
 def liquidate(t, l, mk, ln, bw, asset_f, pledged, lender_sold, loan_f, loan_i, b_f, b_i, sold_interval, interval, log, log_n) -> bool:
     """Today's lender sales of defaulted loan l's pool; settles the loan when it is repaid or
     the pool is gone. Public shares: at most `liquidation_participation` * adv a day, with
@@ -254,7 +254,7 @@ def liquidate(t, l, mk, ln, bw, asset_f, pledged, lender_sold, loan_f, loan_i, b
     return changed
 
 
-@njit(cache=True)
+@kernel
 def respond(t, l, mk, ln, bw, asset_f, pledged, loan_f, loan_i, b_f, b_i, sold_interval, interval, log, log_n) -> bool:
     """The borrower's answer to loan l's open call, in its response order, aiming at cure_ltv."""
     acted = False
@@ -306,7 +306,7 @@ def respond(t, l, mk, ln, bw, asset_f, pledged, loan_f, loan_i, b_f, b_i, sold_i
     return acted
 
 
-@njit(cache=True)
+@kernel
 def pay_interest_and_flows(t, mk, ln, bw, asset_f, pledged, loan_f, loan_i, b_f, b_i, sold_interval, interval, log, log_n) -> None:
     """Scheduled interest, the borrower's cash flows, and maturities of the day."""
     n_loans = ln.principal.shape[0]
@@ -338,7 +338,7 @@ def pay_interest_and_flows(t, mk, ln, bw, asset_f, pledged, loan_f, loan_i, b_f,
                 default_borrower(t, ln, loan_f, loan_i, b_i, log, log_n)
 
 
-@njit(cache=True)
+@kernel
 def mature(t, l, refinance_u, mk, ln, bw, asset_f, pledged, loan_f, loan_i, b_f, b_i, sold_interval, interval, log, log_n) -> None:
     """Loan l reaches maturity: extended, refinanced, repaid, or a forced sale / default."""
     if ln.extension_days[l] > 0 and loan_i[l, I_EXTENDED] == 0:
@@ -356,7 +356,12 @@ def mature(t, l, refinance_u, mk, ln, bw, asset_f, pledged, loan_f, loan_i, b_f,
     attempt = loan_i[l, I_REFINANCINGS]
     u = refinance_u[l, attempt] if attempt < refinance_u.shape[1] else 1.0
     loan_i[l, I_REFINANCINGS] = attempt + 1
-    if u < ln.refinance_prob[l] and b_i[BI_DEFAULTED] == 0:
+    refinanceable = b_i[BI_DEFAULTED] == 0
+    if ln.secured[l]:  # a lender rolls over only a loan in good standing, below its call level
+        refinanceable = refinanceable and loan_i[l, I_STATUS] == c.ACTIVE and (
+            loan_to_value(l, loan_f, pledged, ln.haircut, asset_f) < ln.call_ltv[l]
+        )
+    if u < ln.refinance_prob[l] and refinanceable:
         loan_i[l, I_MATURITY] += ln.refinance_days[l]
         loan_i[l, I_FLAGS] |= c.F_REFINANCED
         log_event(log, log_n, t, c.E_REFINANCE, l, -1, debt(loan_f, l))
@@ -379,7 +384,7 @@ def mature(t, l, refinance_u, mk, ln, bw, asset_f, pledged, loan_f, loan_i, b_f,
         default_loan(t, l, ln, loan_f, loan_i, log, log_n)
 
 
-@njit(cache=True)
+@kernel
 def resolve_day(t, refinance_u, mk, ln, bw, asset_f, pledged, lender_sold, loan_f, loan_i, b_f, b_i, sold_interval, interval, log, log_n) -> None:
     """Obligations, then sales -> prices -> LTVs -> calls, cures and defaults until nothing changes;
     calls past their deadline default once the borrower has done what it can today."""

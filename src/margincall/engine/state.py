@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from margincall._jit import inline_kernel, kernel
 
 from margincall.market.impact import impact_fraction
 
@@ -79,7 +79,7 @@ N_LOG = 6
 TINY = 1e-9  # currency amounts below this are zero
 
 
-@njit(cache=True)
+@kernel
 def log_event(log: np.ndarray, log_n: np.ndarray, day: int, code: int, loan: int, asset: int, amount: float) -> None:
     """Append an event to a traced path's log (a no-op when the log has no rows)."""
     n = log_n[0]
@@ -93,12 +93,12 @@ def log_event(log: np.ndarray, log_n: np.ndarray, day: int, code: int, loan: int
         log_n[0] = n + 1
 
 
-@njit(cache=True, inline="always")
+@inline_kernel
 def debt(loan_f: np.ndarray, loan: int) -> float:
     return loan_f[loan, L_PRINCIPAL] + loan_f[loan, L_ACCRUED]
 
 
-@njit(cache=True)
+@inline_kernel
 def lending_value(loan: int, pledged: np.ndarray, haircut: np.ndarray, asset_f: np.ndarray) -> float:
     """The pool's lending value: sum of pledged value * (1 - haircut), at the lender's prices."""
     value = 0.0
@@ -108,7 +108,7 @@ def lending_value(loan: int, pledged: np.ndarray, haircut: np.ndarray, asset_f: 
     return value
 
 
-@njit(cache=True)
+@inline_kernel
 def loan_to_value(loan: int, loan_f: np.ndarray, pledged: np.ndarray, haircut: np.ndarray, asset_f: np.ndarray) -> float:
     d = debt(loan_f, loan)
     if d <= TINY:
@@ -119,7 +119,7 @@ def loan_to_value(loan: int, loan_f: np.ndarray, pledged: np.ndarray, haircut: n
     return d / v
 
 
-@njit(cache=True, inline="always")
+@inline_kernel
 def free_units(a: int, asset_f: np.ndarray, pledged: np.ndarray) -> float:
     total = 0.0
     for l in range(pledged.shape[0]):
@@ -128,7 +128,7 @@ def free_units(a: int, asset_f: np.ndarray, pledged: np.ndarray) -> float:
     return free if free > 0.0 else 0.0
 
 
-@njit(cache=True, inline="always")
+@inline_kernel
 def revalue(a: int, new_price: float, asset_f: np.ndarray, b_f: np.ndarray) -> None:
     """Move asset a to a new price; the borrower's holding gains or loses accordingly."""
     old = asset_f[a, A_PRICE]
@@ -139,7 +139,7 @@ def revalue(a: int, new_price: float, asset_f: np.ndarray, b_f: np.ndarray) -> N
         asset_f[a, A_PRICE] = new_price
 
 
-@njit(cache=True, inline="always")
+@inline_kernel
 def repay(loan: int, amount: float, loan_f: np.ndarray) -> float:
     """Apply a payment to accrued interest, then principal; returns what was applied."""
     to_interest = min(amount, loan_f[loan, L_ACCRUED])
@@ -149,7 +149,7 @@ def repay(loan: int, amount: float, loan_f: np.ndarray) -> float:
     return to_interest + to_principal
 
 
-@njit(cache=True)
+@kernel
 def market_sale(
     a: int,
     nominal: float,
@@ -183,7 +183,7 @@ def market_sale(
     return proceeds, units
 
 
-@njit(cache=True)
+@kernel
 def nominal_for_proceeds(
     a: int, target: float, limit: float, asset_f: np.ndarray, impact_y: np.ndarray, sigma_daily: np.ndarray, adv: np.ndarray
 ) -> float:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
+from margincall._jit import inline_kernel, kernel
 
 MAX_IMPACT = 0.95
 
 
-@njit(cache=True, inline="always")
+@inline_kernel
 def impact_fraction(y: float, sigma_daily: float, sold_today: float, adv: float) -> float:
     """Relative price drop after selling `sold_today` (currency, cumulative within the day)."""
     if y <= 0.0 or sold_today <= 0.0:

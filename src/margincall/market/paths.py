@@ -7,14 +7,15 @@ without storing a path's history.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from margincall._jit import inline_kernel, kernel
 
 from margincall.market.rng import normal, poisson_small, uniform
 
 
-@njit(cache=True)
+@inline_kernel
 def step_log_values(
-    log_value: np.ndarray,
+    asset_state: np.ndarray,
+    column: int,
     drift_dt: np.ndarray,
     vol_sqrt_dt: np.ndarray,
     chol: np.ndarray,
@@ -29,20 +30,20 @@ def step_log_values(
     z: np.ndarray,
     jumped: np.ndarray,
 ) -> None:
-    """Advance every asset's fair log value by one day, in place.
+    """Advance every asset's fair log value, `asset_state[:, column]`, by one day, in place.
 
     ln V(t+1) = ln V(t) + (mu - sigma^2/2) dt + sigma sqrt(dt) (L z)_a + sum of log jumps,
     with z standard normals, L the correlation's factor and jumps compound Poisson.
     `jumped[a]` is set to whether asset a jumped today.
     """
-    n = log_value.shape[0]
+    n = asset_state.shape[0]
     for a in range(n):
         z[a] = normal(diffusion_rng, diffusion_spare)
     for a in range(n):
         eps = 0.0
         for b in range(a + 1):
             eps += chol[a, b] * z[b]
-        log_value[a] += drift_dt[a] + vol_sqrt_dt[a] * eps
+        asset_state[a, column] += drift_dt[a] + vol_sqrt_dt[a] * eps
     for a in range(n):
         jumped[a] = False
         if jump_mean_per_day[a] > 0.0:
@@ -50,10 +51,10 @@ def step_log_values(
             if count > 0:
                 jumped[a] = True
                 for _ in range(count):
-                    log_value[a] += jump_log_mean[a] + jump_log_stdev[a] * normal(jump_rng, jump_spare)
+                    asset_state[a, column] += jump_log_mean[a] + jump_log_stdev[a] * normal(jump_rng, jump_spare)
 
 
-@njit(cache=True)
+@inline_kernel
 def valuation_event(day: int, every_days: int, event_prob_per_day: float, event_rng: np.ndarray) -> bool:
     """Whether a private asset's fair value is observed today from its scheduled or random events.
 

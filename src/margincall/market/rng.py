@@ -11,8 +11,10 @@ variate cached in a float64 array of 2 cells (value, has-value flag).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
-from numba import njit
+from margincall._jit import inline_kernel, kernel
 
 STREAM_DIFFUSION = 0
 STREAM_JUMPS = 1
@@ -38,14 +40,14 @@ _U64 = np.uint64(64)
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
 
 
-@njit(cache=True, inline="always")
+@inline_kernel
 def _mix64(z: np.uint64) -> np.uint64:
     z = (z ^ (z >> _S30)) * _MIX1
     z = (z ^ (z >> _S27)) * _MIX2
     return z ^ (z >> _S31)
 
 
-@njit(cache=True)
+@kernel
 def seed_stream(state: np.ndarray, seed: int, path: int, stream: int) -> None:
     """Fill `state` (uint64[4]) for the stream (seed, path, stream) by splitmix64."""
     key = np.uint64(seed) ^ (np.uint64(path) * _PATH_KEY) ^ (np.uint64(stream + 1) * _STREAM_KEY)
@@ -55,12 +57,12 @@ def seed_stream(state: np.ndarray, seed: int, path: int, stream: int) -> None:
         state[i] = _mix64(x)
 
 
-@njit(cache=True, inline="always")
+@inline_kernel
 def _rotl(x: np.uint64, k: np.uint64) -> np.uint64:
     return (x << k) | (x >> (_U64 - k))
 
 
-@njit(cache=True, inline="always")
+@inline_kernel
 def next_u64(s: np.ndarray) -> np.uint64:
     """xoshiro256**: the next 64 random bits."""
     result = _rotl(s[1] * _U5, _R7) * _U9
@@ -74,13 +76,13 @@ def next_u64(s: np.ndarray) -> np.uint64:
     return result
 
 
-@njit(cache=True, inline="always")
+@inline_kernel
 def uniform(s: np.ndarray) -> float:
     """A uniform number in the open interval (0, 1)."""
     return (float(next_u64(s) >> _S11) + 0.5) * _TO_UNIT
 
 
-@njit(cache=True, inline="always")
+@inline_kernel
 def normal(s: np.ndarray, spare: np.ndarray) -> float:
     """A standard normal number (Marsaglia polar method; the pair's second value is cached)."""
     if spare[1] != 0.0:
@@ -91,13 +93,13 @@ def normal(s: np.ndarray, spare: np.ndarray) -> float:
         v = 2.0 * uniform(s) - 1.0
         r = u * u + v * v
         if 0.0 < r < 1.0:
-            f = np.sqrt(-2.0 * np.log(r) / r)
+            f = math.sqrt(-2.0 * math.log(r) / r)
             spare[0] = v * f
             spare[1] = 1.0
             return u * f
 
 
-@njit(cache=True, inline="always")
+@inline_kernel
 def poisson_small(s: np.ndarray, mean: float, p0: float) -> int:
     """A Poisson count for a small mean by inversion; p0 = exp(-mean) is passed in precomputed."""
     if mean <= 0.0:

@@ -1,0 +1,130 @@
+"""The `margincall` command line: parse input, call the api, render."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from margincall._version import __version__
+from margincall.errors import MarginCallError
+
+app = typer.Typer(
+    name="margincall",
+    help="Risk engine for loans secured by concentrated stakes in public and private companies.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+ScenarioArg = Annotated[
+    Optional[str],
+    typer.Argument(help="Scenario YAML file (or the name of a built-in scenario); default: the built-in softbank-openai."),
+]
+PathsOpt = Annotated[int, typer.Option("--paths", "-n", min=1, help="Monte Carlo paths.")]
+SeedOpt = Annotated[int, typer.Option("--seed", "-s", min=0, help="Random seed: the same seed gives the same numbers.")]
+OutOpt = Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder to write result.json into (created if needed).")]
+ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="Threads (default: all cores); never changes the numbers.")]
+
+
+def _fail(exc: Exception, code: int = 2) -> None:
+    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+    raise typer.Exit(code)
+
+
+def _load(scenario: str | None):
+    from margincall.api.loading import default_scenario, load_scenario
+
+    return default_scenario() if scenario is None else load_scenario(scenario)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]simulating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("paths"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=False,
+    )
+
+
+@app.command()
+def run(
+    scenario: ScenarioArg = None,
+    paths: PathsOpt = 100_000,
+    seed: SeedOpt = 0,
+    out: OutOpt = None,
+    threads: ThreadsOpt = None,
+    trace: Annotated[int, typer.Option(help="Also print the event log of the first N paths.", min=0)] = 0,
+) -> None:
+    """Simulate a scenario: print a summary per loan and for the borrower; --out writes result.json."""
+    from margincall.api.simulate import simulate
+    from margincall.api.simulate import trace as trace_paths
+    from margincall.cli.render import describe_scenario, print_result
+
+    try:
+        model = _load(scenario)
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+        for line in describe_scenario(model):
+            console.print(line, highlight=False, markup=False)
+        with _progress() as bar:
+            task = bar.add_task("simulating", total=paths)
+            result = simulate(model, paths=paths, seed=seed, threads=threads, progress=lambda done, total: bar.update(task, completed=done))
+        print_result(console, result)
+        console.print(f"{result.paths:,} paths in {result.elapsed_seconds:.1f} s (seed {seed}, margincall {__version__})")
+        if trace:
+            for event in trace_paths(model, paths=trace, seed=seed):
+                console.print(
+                    f"path {event.path} day {event.day:4d} {event.event:18s} loan={event.loan or '-'} asset={event.asset or '-'} amount={event.amount:,.4g}",
+                    highlight=False,
+                    markup=False,
+                )
+        if out is not None:
+            path = result.write_json(out / "result.json")
+            console.print(f"wrote {path}")
+    except (MarginCallError, OSError) as exc:
+        _fail(exc)
+
+
+@app.command()
+def check(scenario: Annotated[str, typer.Argument(help="Scenario YAML file to validate.")]) -> None:
+    """Validate a scenario file and describe it; exit 0 when it is valid."""
+    from margincall.api.loading import load_scenario
+    from margincall.cli.render import describe_scenario
+
+    try:
+        model = load_scenario(scenario)
+    except MarginCallError as exc:
+        _fail(exc)
+    for line in describe_scenario(model):
+        console.print(line, highlight=False, markup=False)
+    console.print("[green]valid[/]")
+
+
+@app.command()
+def schema() -> None:
+    """Print the scenario file's JSON Schema (fields, units, defaults)."""
+    from margincall.api.loading import scenario_json_schema
+
+    sys.stdout.write(json.dumps(scenario_json_schema(), indent=2) + "\n")
+
+
+@app.command()
+def version() -> None:
+    """Print margincall's version."""
+    console.print(__version__)
+
+
+if __name__ == "__main__":
+    app()
