@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -12,9 +13,15 @@ import pytest
 EXE = shutil.which("margincall")
 
 
+@pytest.fixture(autouse=True)
+def _private_store(tmp_path, monkeypatch):
+    """Each test records its runs in its own SQLite store, never the user's."""
+    monkeypatch.setenv("MARGINCALL_DB", str(tmp_path / "runs.db"))
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess:
     command = [EXE, *args] if EXE else [sys.executable, "-m", "margincall.cli.main", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=600)
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, env=os.environ.copy())
 
 
 def test_run_default_scenario_writes_result(tmp_path):
@@ -24,6 +31,23 @@ def test_run_default_scenario_writes_result(tmp_path):
     data = json.loads((tmp_path / "result.json").read_text())
     assert data["scenario"] == "softbank-openai" and data["paths"] == 3000 and data["seed"] == 5
     assert "simulating" in out.stderr  # the progress bar
+    assert (tmp_path / "report.html").stat().st_size > 1_000_000  # plotly.js inlined
+    assert "stored as run 1" in out.stdout
+
+
+def test_runs_show_compare(tmp_path, data_dir):
+    scenario = str(data_dir / "single-stock.yaml")
+    for seed in ("1", "2"):
+        assert _cli("run", scenario, "-n", "2048", "-s", seed).returncode == 0
+    listed = _cli("runs")
+    assert listed.returncode == 0 and "single-stock" in listed.stdout and "complete" in listed.stdout
+    shown = _cli("show", "2", "--report", str(tmp_path / "again"))
+    assert shown.returncode == 0, shown.stderr
+    assert "seed 2" in shown.stdout and (tmp_path / "again" / "report.html").exists()
+    compared = _cli("compare", "1", "2")
+    assert compared.returncode == 0 and "p_margin_call" in compared.stdout and "beyond SE" in compared.stdout
+    missing = _cli("show", "99")
+    assert missing.returncode != 0 and "99" in missing.stderr and "Traceback" not in missing.stderr
 
 
 def test_run_is_reproducible_from_the_seed(tmp_path, data_dir):

@@ -21,8 +21,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
+# Piped output (a log, a test) gets wide tables rather than rich's 80-column default.
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
 
 ScenarioArg = Annotated[
     Optional[str],
@@ -30,7 +31,13 @@ ScenarioArg = Annotated[
 ]
 PathsOpt = Annotated[int, typer.Option("--paths", "-n", min=1, help="Monte Carlo paths.")]
 SeedOpt = Annotated[int, typer.Option("--seed", "-s", min=0, help="Random seed: the same seed gives the same numbers.")]
-OutOpt = Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder to write result.json into (created if needed).")]
+OutOpt = Annotated[
+    Optional[Path], typer.Option("--out", "-o", help="Folder to write result.json and report.html into (created if needed).")
+]
+DbOpt = Annotated[
+    Optional[str],
+    typer.Option("--db", envvar="MARGINCALL_DB", help="Run store URL or SQLite file (default: the user's data folder)."),
+]
 ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="Threads (default: all cores); never changes the numbers.")]
 
 
@@ -58,6 +65,24 @@ def _progress() -> Progress:
     )
 
 
+def _scenario_text(scenario: str | None) -> tuple[object, str]:
+    """The scenario object and the exact text it came from (kept in the run store)."""
+    from pathlib import Path as _Path
+
+    from margincall.api.loading import DEFAULT_SCENARIO, builtin_scenario_text, builtin_scenarios, parse_scenario
+
+    if scenario is None or (not _Path(scenario).exists() and scenario in builtin_scenarios()):
+        name = scenario or DEFAULT_SCENARIO
+        text = builtin_scenario_text(name)
+        return parse_scenario(text, source=f"built-in:{name}", default_name=name), text
+    model = _load(scenario)
+    return model, _Path(scenario).read_text(encoding="utf-8")
+
+
+def _terminate_as_interrupt(*_args: object) -> None:
+    raise KeyboardInterrupt("terminated")
+
+
 @app.command()
 def run(
     scenario: ScenarioArg = None,
@@ -66,21 +91,40 @@ def run(
     out: OutOpt = None,
     threads: ThreadsOpt = None,
     trace: Annotated[int, typer.Option(help="Also print the event log of the first N paths.", min=0)] = 0,
+    db: DbOpt = None,
+    store: Annotated[bool, typer.Option("--store/--no-store", help="Record the run in the run store.")] = True,
 ) -> None:
-    """Simulate a scenario: print a summary per loan and for the borrower; --out writes result.json."""
+    """Simulate a scenario: print a summary per loan and for the borrower; --out writes result.json
+    and report.html. Every run is recorded in the run store (see `margincall runs`)."""
+    import contextlib
+    import signal
+
     from margincall.api.simulate import simulate
     from margincall.api.simulate import trace as trace_paths
     from margincall.cli.render import describe_scenario, print_result
 
+    signal.signal(signal.SIGTERM, _terminate_as_interrupt)  # a killed run is recorded as failed
     try:
-        model = _load(scenario)
+        model, text = _scenario_text(scenario)
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
         for line in describe_scenario(model):
             console.print(line, highlight=False, markup=False)
-        with _progress() as bar:
-            task = bar.add_task("simulating", total=paths)
-            result = simulate(model, paths=paths, seed=seed, threads=threads, progress=lambda done, total: bar.update(task, completed=done))
+        with contextlib.ExitStack() as stack:
+            record = None
+            if store:
+                from margincall.store import open_store
+
+                run_store = stack.enter_context(open_store(db))
+                record = stack.enter_context(run_store.recording(model.name, text, seed, paths, __version__))
+            with _progress() as bar:
+                task = bar.add_task("simulating", total=paths)
+                result = simulate(
+                    model, paths=paths, seed=seed, threads=threads, progress=lambda done, total: bar.update(task, completed=done)
+                )
+            if record is not None:
+                record.complete(result)
+                console.print(f"stored as run {record.id} in {run_store.url}", highlight=False)
         print_result(console, result)
         console.print(f"{result.paths:,} paths in {result.elapsed_seconds:.1f} s (seed {seed}, margincall {__version__})")
         if trace:
@@ -91,10 +135,19 @@ def run(
                     markup=False,
                 )
         if out is not None:
-            path = result.write_json(out / "result.json")
-            console.print(f"wrote {path}")
-    except (MarginCallError, OSError) as exc:
-        _fail(exc)
+            from margincall.report import write_report
+
+            console.print(f"wrote {result.write_json(out / 'result.json')}")
+            console.print(f"wrote {write_report(result, model, out / 'report.html', scenario_text=text)}")
+    except KeyboardInterrupt:
+        err_console.print("interrupted: the run is recorded as failed")
+        raise typer.Exit(130) from None
+    except Exception as exc:  # noqa: BLE001 - the store's own errors and OS errors become one clean message
+        from margincall.store import StoreError
+
+        if isinstance(exc, (MarginCallError, OSError, StoreError)):
+            _fail(exc)
+        raise
 
 
 @app.command()
@@ -125,6 +178,15 @@ def version() -> None:
     """Print margincall's version."""
     console.print(__version__)
 
+
+def _register_commands() -> None:
+    from margincall.cli import answers, runs
+
+    answers.register(app)
+    runs.register(app)
+
+
+_register_commands()
 
 if __name__ == "__main__":
     app()

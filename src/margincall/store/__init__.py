@@ -1,0 +1,36 @@
+"""The run store: runs, their scenarios and results in SQL (SQLite by default, PostgreSQL by URL),
+schema versioned with Alembic and migrated when a store opens.
+
+    from margincall.store import open_store
+    with open_store() as store:
+        for run in store.list_runs(limit=10): ...
+"""
+
+from margincall.store._compare import ComparisonRow, compare_runs
+from margincall.store._decode import result_from_dict
+from margincall.store._engine import alembic_config, head_revision
+from margincall.store._errors import ResultFormatError, RunNotFoundError, StoreError
+from margincall.store._schema import RunStatus
+from margincall.store._store import RunHandle, RunRecord, RunStore, RunSummary, open_store, scenario_hash
+from margincall.store._url import ENV_URL, default_url, resolve_url
+
+__all__ = [
+    "ENV_URL",
+    "ComparisonRow",
+    "ResultFormatError",
+    "RunHandle",
+    "RunNotFoundError",
+    "RunRecord",
+    "RunStatus",
+    "RunStore",
+    "RunSummary",
+    "StoreError",
+    "alembic_config",
+    "compare_runs",
+    "default_url",
+    "head_revision",
+    "open_store",
+    "resolve_url",
+    "result_from_dict",
+    "scenario_hash",
+]
