@@ -155,10 +155,10 @@ def _check_ledger(asset_f, loan_f, b_f) -> None:
 
 
 @inline_kernel
-def _needs_resolution(t, rec, ln, asset_f, pledged, loan_f, loan_i) -> bool:
+def _needs_resolution(t, obligation_day, secured, haircut, first_trigger, asset_f, pledged, loan_f, loan_i) -> bool:
     """Whether anything but prices can happen today: an obligation falls due, a loan matures,
     a call is open or a pool is being sold, or a secured loan's LTV reached a trigger."""
-    if rec.obligation_day[t]:
+    if obligation_day[t]:
         return True
     for l in range(loan_f.shape[0]):
         status = loan_i[l, I_STATUS]
@@ -167,44 +167,59 @@ def _needs_resolution(t, rec, ln, asset_f, pledged, loan_f, loan_i) -> bool:
         if status == c.ACTIVE:
             if loan_i[l, I_MATURITY] == t:
                 return True
-            if ln.secured[l] and loan_to_value(l, loan_f, pledged, ln.haircut, asset_f) >= ln.first_trigger[l]:
-                return True
+            if secured[l]:
+                value = 0.0
+                for a in range(asset_f.shape[0]):
+                    if pledged[l, a] > 0.0:
+                        value += pledged[l, a] * asset_f[a, A_PRICE] * (1.0 - haircut[l, a])
+                if loan_f[l, L_PRINCIPAL] + loan_f[l, L_ACCRUED] >= first_trigger[l] * value:
+                    return True
     return False
 
 
 @kernel
-def _record(r, ln, rec, asset_f, pledged, loan_f, b_f, out, slot) -> None:
+def _record_ltv(r, ln, asset_f, pledged, loan_f, out, slot) -> None:
     for l in range(ln.principal.shape[0]):
         if ln.secured[l]:
             x = loan_to_value(l, loan_f, pledged, ln.haircut, asset_f)
             out.ltv_hist[slot, l, r, log_bin(x, LTV_LO, LTV_HI, LTV_BINS)] += 1
-    lo = rec.money_scale * 1e-7
-    out.cash_hist[slot, r, log_bin(b_f[B_CASH], lo, lo * 10.0**AMOUNT_DECADES, AMOUNT_BINS)] += 1
 
 
 @kernel
 def simulate_path(
     path, seed, mk, ln, bw, rec, asset_f, loan_f, loan_i, b_f, b_i, pledged, lender_sold, z, jumped, shocked,
-    rng, spare, refinance_u, out, block, slot, log, log_n,
+    rng, refinance_u, out, block, slot, log, log_n,
 ) -> None:
-    """Simulate one path from day 0 to the horizon and add its outcome to the statistics."""
+    """Simulate one path from day 0 to the horizon and add its outcome to the statistics.
+
+    A quiet day (no obligation, no open call or liquidation, every LTV below its triggers) only
+    moves prices and accrues interest; the covenant machinery runs on the other days, after which
+    the accounting identity is checked.
+    """
     n_assets = asset_f.shape[0]
     n_loans = loan_f.shape[0]
     horizon = rec.horizon
     diffusion_rng = rng[0]
     jump_rng = rng[1]
     event_rng = rng[2]
-    diffusion_spare = spare[0]
-    jump_spare = spare[1]
     seed_stream(diffusion_rng, seed, path, STREAM_DIFFUSION)
     seed_stream(jump_rng, seed, path, STREAM_JUMPS)
     seed_stream(event_rng, seed, path, STREAM_EVENTS)
-    spare[:] = 0.0
     for l in range(n_loans):
         for k in range(refinance_u.shape[1]):
             refinance_u[l, k] = uniform(event_rng)
     log_n[1] = path
     sold_interval = out.sold_interval[block]
+    # hoisted: numba would otherwise re-bind these arrays every day
+    drift_dt, vol_sqrt_dt, chol = mk.drift_dt, mk.vol_sqrt_dt, mk.chol
+    jump_mean_per_day, jump_p0, jump_log_mean, jump_log_stdev = mk.jump_mean_per_day, mk.jump_p0, mk.jump_log_mean, mk.jump_log_stdev
+    listing_day, mark_every, mark_prob = mk.listing_day, mk.mark_every, mk.mark_prob
+    shock_day, shock_asset, shock_log = mk.shock_day, mk.shock_asset, mk.shock_log
+    obligation_day, rec_of_day, interval_of_day = rec.obligation_day, rec.rec_of_day, rec.interval_of_day
+    secured, haircut, first_trigger, rate = ln.secured, ln.haircut, ln.first_trigger, ln.rate
+    dt = rec.dt
+    cash_lo = rec.money_scale * 1e-7
+    cash_hi = cash_lo * 10.0**AMOUNT_DECADES
 
     # day 0: holdings, loans and day-0 shocks
     b_f[:] = 0.0
@@ -216,9 +231,10 @@ def simulate_path(
         asset_f[a, A_UNITS] = 1.0
         asset_f[a, A_SOLD] = 0.0
         asset_f[a, A_BSOLD] = 0.0
+        shocked[a] = False
     shock = 0
-    while shock < mk.shock_day.shape[0] and mk.shock_day[shock] == 0:
-        asset_f[mk.shock_asset[shock], A_LOGV] += mk.shock_log[shock]
+    while shock < shock_day.shape[0] and shock_day[shock] == 0:
+        asset_f[shock_asset[shock], A_LOGV] += shock_log[shock]
         shock += 1
     for a in range(n_assets):
         asset_f[a, A_PRICE] = math.exp(asset_f[a, A_LOGV])
@@ -233,61 +249,72 @@ def simulate_path(
         loan_i[l, I_FIRST_DEFAULT] = horizon + 1
         for a in range(n_assets):
             pledged[l, a] = ln.pledge[l, a]
+            lender_sold[l, a] = 0.0
     b_f[B_EQUITY0] = _equity(asset_f, loan_f, b_f)
-    if rec.rec_of_day[0] >= 0:
-        _record(rec.rec_of_day[0], ln, rec, asset_f, pledged, loan_f, b_f, out, slot)
+    cash_seen = b_f[B_CASH]
+    cash_bin = log_bin(cash_seen, cash_lo, cash_hi, AMOUNT_BINS)
+    if rec_of_day[0] >= 0:
+        _record_ltv(rec_of_day[0], ln, asset_f, pledged, loan_f, out, slot)
+        out.cash_hist[slot, rec_of_day[0], cash_bin] += 1
 
     for t in range(1, horizon + 1):
         # the market moves
         step_log_values(
-            asset_f, A_LOGV, mk.drift_dt, mk.vol_sqrt_dt, mk.chol, mk.jump_mean_per_day, mk.jump_p0,
-            mk.jump_log_mean, mk.jump_log_stdev, diffusion_rng, diffusion_spare, jump_rng, jump_spare, z, jumped,
+            asset_f, A_LOGV, drift_dt, vol_sqrt_dt, chol, jump_mean_per_day, jump_p0,
+            jump_log_mean, jump_log_stdev, diffusion_rng, jump_rng, z, jumped,
         )
-        for a in range(n_assets):
-            shocked[a] = False
-        while shock < mk.shock_day.shape[0] and mk.shock_day[shock] == t:
-            asset_f[mk.shock_asset[shock], A_LOGV] += mk.shock_log[shock]
-            shocked[mk.shock_asset[shock]] = True
+        any_shock = False
+        while shock < shock_day.shape[0] and shock_day[shock] == t:
+            asset_f[shock_asset[shock], A_LOGV] += shock_log[shock]
+            shocked[shock_asset[shock]] = True
+            any_shock = True
             shock += 1
         for a in range(n_assets):
-            event = valuation_event(t, mk.mark_every[a], mk.mark_prob[a], event_rng)
-            if t >= mk.listing_day[a]:
+            if t >= listing_day[a]:
                 new_price = math.exp(asset_f[a, A_LOGV] + asset_f[a, A_PERM])
-                if t == mk.listing_day[a]:
+                if t == listing_day[a]:
                     log_event(log, log_n, t, c.E_LISTING, -1, a, new_price)
-            elif event or jumped[a] or shocked[a]:
+            elif valuation_event(t, mark_every[a], mark_prob[a], event_rng) or jumped[a] or shocked[a]:
                 new_price = math.exp(asset_f[a, A_LOGV])
                 log_event(log, log_n, t, c.E_MARK, -1, a, new_price)
             else:
                 new_price = asset_f[a, A_PRICE]
             revalue(a, new_price, asset_f, b_f)
             asset_f[a, A_PRE] = new_price
-            asset_f[a, A_SOLD] = 0.0
-            asset_f[a, A_BSOLD] = 0.0
-        for l in range(n_loans):
+        if any_shock:
             for a in range(n_assets):
-                lender_sold[l, a] = 0.0
+                shocked[a] = False
+        for l in range(n_loans):
             status = loan_i[l, I_STATUS]
-            if status == c.ACTIVE or status == c.CALLED or status == c.DEFAULTED:
-                accrual = loan_f[l, L_PRINCIPAL] * ln.rate[l] * rec.dt
+            if rate[l] != 0.0 and (status == c.ACTIVE or status == c.CALLED or status == c.DEFAULTED):
+                accrual = loan_f[l, L_PRINCIPAL] * rate[l] * dt
                 loan_f[l, L_ACCRUED] += accrual
                 b_f[B_PNL_INTEREST] -= accrual
 
         # obligations, covenants, responses, liquidations: only on days that need them
-        if _needs_resolution(t, rec, ln, asset_f, pledged, loan_f, loan_i):
+        if _needs_resolution(t, obligation_day, secured, haircut, first_trigger, asset_f, pledged, loan_f, loan_i):
             resolve_day(
                 t, refinance_u, mk, ln, bw, asset_f, pledged, lender_sold, loan_f, loan_i, b_f, b_i,
-                sold_interval, rec.interval_of_day[t], log, log_n,
+                sold_interval, interval_of_day[t], log, log_n,
             )
-
-        # today's impact: part of it stays in tomorrow's price
-        for a in range(n_assets):
-            if asset_f[a, A_SOLD] > 0.0:
-                moved = impact_fraction(mk.impact_y[a], mk.sigma_daily[a], asset_f[a, A_SOLD], mk.adv[a])
-                asset_f[a, A_PERM] += math.log(1.0 - mk.impact_permanent[a] * moved)
-        if rec.rec_of_day[t] >= 0:
-            _record(rec.rec_of_day[t], ln, rec, asset_f, pledged, loan_f, b_f, out, slot)
-        _check_ledger(asset_f, loan_f, b_f)
+            # today's impact: part of it stays in tomorrow's price; the day's sale counters reset
+            for a in range(n_assets):
+                if asset_f[a, A_SOLD] > 0.0:
+                    moved = impact_fraction(mk.impact_y[a], mk.sigma_daily[a], asset_f[a, A_SOLD], mk.adv[a])
+                    asset_f[a, A_PERM] += math.log(1.0 - mk.impact_permanent[a] * moved)
+                    asset_f[a, A_SOLD] = 0.0
+                    asset_f[a, A_BSOLD] = 0.0
+                    for l in range(n_loans):
+                        lender_sold[l, a] = 0.0
+            _check_ledger(asset_f, loan_f, b_f)
+        r = rec_of_day[t]
+        if r >= 0:
+            _record_ltv(r, ln, asset_f, pledged, loan_f, out, slot)
+            if b_f[B_CASH] != cash_seen:
+                cash_seen = b_f[B_CASH]
+                cash_bin = log_bin(cash_seen, cash_lo, cash_hi, AMOUNT_BINS)
+            out.cash_hist[slot, r, cash_bin] += 1
+    _check_ledger(asset_f, loan_f, b_f)
 
     # the horizon: a pool still being sold is valued at today's prices (private: less the discount)
     for l in range(n_loans):
@@ -363,7 +390,6 @@ def _run_blocks_python(mk, ln, bw, rec, seed, first_block, n_blocks, block_paths
         jumped = np.zeros(n_assets, dtype=np.bool_)
         shocked = np.zeros(n_assets, dtype=np.bool_)
         rng = np.zeros((3, 4), dtype=np.uint64)
-        spare = np.zeros((2, 2))
         refinance_u = np.zeros((n_loans, REFINANCE_DRAWS))
         for j in range(s, n_blocks, n_slots):
             start = (first_block + j) * block_paths
@@ -371,7 +397,7 @@ def _run_blocks_python(mk, ln, bw, rec, seed, first_block, n_blocks, block_paths
             for path in range(start, stop):
                 simulate_path(
                     path, seed, mk, ln, bw, rec, asset_f, loan_f, loan_i, b_f, b_i, pledged, lender_sold, z,
-                    jumped, shocked, rng, spare, refinance_u, out, j, s, log, log_n,
+                    jumped, shocked, rng, refinance_u, out, j, s, log, log_n,
                 )
 
 

@@ -24,9 +24,7 @@ def step_log_values(
     jump_log_mean: np.ndarray,
     jump_log_stdev: np.ndarray,
     diffusion_rng: np.ndarray,
-    diffusion_spare: np.ndarray,
     jump_rng: np.ndarray,
-    jump_spare: np.ndarray,
     z: np.ndarray,
     jumped: np.ndarray,
 ) -> None:
@@ -38,7 +36,7 @@ def step_log_values(
     """
     n = asset_state.shape[0]
     for a in range(n):
-        z[a] = normal(diffusion_rng, diffusion_spare)
+        z[a] = normal(diffusion_rng)
     for a in range(n):
         eps = 0.0
         for b in range(a + 1):
@@ -51,7 +49,7 @@ def step_log_values(
             if count > 0:
                 jumped[a] = True
                 for _ in range(count):
-                    asset_state[a, column] += jump_log_mean[a] + jump_log_stdev[a] * normal(jump_rng, jump_spare)
+                    asset_state[a, column] += jump_log_mean[a] + jump_log_stdev[a] * normal(jump_rng)
 
 
 @inline_kernel

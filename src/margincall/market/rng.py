@@ -5,8 +5,7 @@ never on the block it runs in, the number of threads or of Dask workers. Separat
 path for the diffusion, the jumps and the scenario's own events keep common random numbers
 across scenario variants: changing a loan term does not shift the market's draws.
 
-State is a uint64 array of 4 words; normals use the Marsaglia polar method with the second
-variate cached in a float64 array of 2 cells (value, has-value flag).
+State is a uint64 array of 4 words; normals come from a 256-layer ziggurat.
 """
 
 from __future__ import annotations
@@ -82,21 +81,45 @@ def uniform(s: np.ndarray) -> float:
     return (float(next_u64(s) >> _S11) + 0.5) * _TO_UNIT
 
 
+def _ziggurat_tables(layers: int = 256, r: float = 3.6541528853610088, area: float = 0.00492867323399) -> tuple[np.ndarray, np.ndarray]:
+    """Layer edges x[0..layers] of the 256-layer ziggurat for the standard normal (Marsaglia and
+    Tsang 2000), and the ratios x[i+1] / x[i] that accept without evaluating the density."""
+    x = np.zeros(layers + 1)
+    x[0] = area / math.exp(-0.5 * r * r)
+    x[1] = r
+    for i in range(2, layers):
+        x[i] = math.sqrt(-2.0 * math.log(area / x[i - 1] + math.exp(-0.5 * x[i - 1] ** 2)))
+    x[layers] = 0.0
+    return x, x[1:] / x[:-1]
+
+
+_ZIG_X, _ZIG_RATIO = _ziggurat_tables()
+_ZIG_R = 3.6541528853610088
+_LOW8 = np.uint64(0xFF)
+_TO_SIGNED = 1.0 / 4503599627370496.0  # 2**-52
+
+
 @inline_kernel
-def normal(s: np.ndarray, spare: np.ndarray) -> float:
-    """A standard normal number (Marsaglia polar method; the pair's second value is cached)."""
-    if spare[1] != 0.0:
-        spare[1] = 0.0
-        return spare[0]
+def normal(s: np.ndarray) -> float:
+    """A standard normal number by the 256-layer ziggurat: one 64-bit draw gives the layer (low
+    8 bits) and a signed uniform (top 53 bits); about 99% of draws accept at once."""
     while True:
-        u = 2.0 * uniform(s) - 1.0
-        v = 2.0 * uniform(s) - 1.0
-        r = u * u + v * v
-        if 0.0 < r < 1.0:
-            f = math.sqrt(-2.0 * math.log(r) / r)
-            spare[0] = v * f
-            spare[1] = 1.0
-            return u * f
+        bits = next_u64(s)
+        i = int(bits & _LOW8)
+        u = float(bits >> _S11) * _TO_SIGNED - 1.0  # in [-1, 1)
+        if abs(u) < _ZIG_RATIO[i]:
+            return u * _ZIG_X[i]
+        if i == 0:  # the tail beyond R, by Marsaglia's exponential method
+            while True:
+                xx = -math.log(uniform(s)) / _ZIG_R
+                yy = -math.log(uniform(s))
+                if yy + yy > xx * xx:
+                    return _ZIG_R + xx if u > 0.0 else -(_ZIG_R + xx)
+        xx = u * _ZIG_X[i]
+        f_outer = math.exp(-0.5 * (_ZIG_X[i] * _ZIG_X[i] - xx * xx))
+        f_inner = math.exp(-0.5 * (_ZIG_X[i + 1] * _ZIG_X[i + 1] - xx * xx))
+        if f_inner + uniform(s) * (f_outer - f_inner) < 1.0:
+            return xx
 
 
 @inline_kernel
