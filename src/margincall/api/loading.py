@@ -81,12 +81,44 @@ def _describe(err: Any, root: yaml.Node | None) -> tuple[str, str]:
     message = err["msg"]
     kind = err["type"]
     if kind == "extra_forbidden":
-        message = "unknown field; check its spelling against `margincall schema`"
+        message = _unknown_field_message(loc)
     elif kind == "missing":
         message = "required field is missing"
     elif "input" in err and kind not in ("missing",) and not isinstance(err["input"], dict | list):
         message = f"{message} (got {err['input']!r})"
     return _where(loc, root), message
+
+
+def _unknown_field_message(loc: tuple) -> str:
+    """Name the fields allowed where an unknown one was found, and the closest to it."""
+    import difflib
+    import types
+    import typing
+
+    from pydantic import BaseModel
+
+    model: type[BaseModel] | None = Scenario
+    for part in loc[:-1]:
+        if model is None:
+            break
+        field = model.model_fields.get(str(part))
+        if field is None:
+            continue  # a mapping key (an asset or loan id) or a list index
+        model = None
+        pending = [field.annotation]
+        while pending:
+            annotation = pending.pop()
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                model = annotation
+                break
+            if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is not None:
+                pending.extend(typing.get_args(annotation))
+    if model is None:
+        return "unknown field; check its spelling against `margincall schema`"
+    allowed = sorted(model.model_fields)
+    close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return f"unknown field; {hint}allowed here: {', '.join(allowed)} (units and defaults: `margincall schema`)"
 
 
 _UNION_TAGS = {"float", "IndexRate", "int", "date", "list[str]", "str", "bool", "function-after[_unique_response(), Borrower]"}

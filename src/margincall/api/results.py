@@ -47,6 +47,33 @@ def _mean_se(total: float, total_sq: float, n: int) -> tuple[float, float]:
     return mean, math.sqrt(var / max(n - 1, 1))
 
 
+class _Errors:
+    """Standard errors: of independent paths, or of antithetic pairs (the pair mean is the
+    independent unit: Var = ((p + q) / 2 - p^2) / pairs, q = P(event on both paths of a pair))."""
+
+    def __init__(self, stats: RunStatistics, antithetic: bool):
+        self.n = stats.n_paths
+        self.pairs = self.n // 2
+        self.antithetic = antithetic
+        self.loan_both = stats.total("pair_loan_both")
+        self.borrower_both = stats.total("pair_borrower_both")
+        self.loss_sq = stats.total("pair_loss_sq")
+        self.sold_sq = float(stats.total("pair_sold_sq"))
+
+    def prob(self, p: float, both: int) -> float:
+        if not self.antithetic:
+            return _se(p, self.n)
+        q = both / self.pairs
+        return math.sqrt(max((p + q) / 2.0 - p * p, 0.0) / self.pairs)
+
+    def mean(self, total: float, total_sq: float, pair_sq: float) -> tuple[float, float]:
+        if not self.antithetic:
+            return _mean_se(total, total_sq, self.n)
+        mean = total / self.n
+        var = max(pair_sq / (4.0 * self.pairs) - mean * mean, 0.0)
+        return mean, math.sqrt(var / max(self.pairs - 1, 1))
+
+
 def _clean(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
 
@@ -117,6 +144,7 @@ class SimulationResult:
     version: str
     loans: dict[str, LoanResult]
     borrower: BorrowerResult
+    variance_reduction: str = "none"  # or "antithetic"
     elapsed_seconds: float = field(default=0.0, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -155,6 +183,7 @@ def build_result(stats: RunStatistics, inputs: EngineInputs, *, scenario: str, s
                  currency: str, version: str, elapsed: float = 0.0) -> SimulationResult:
     n = stats.n_paths
     mk, ln, rec = inputs.market, inputs.loans, inputs.recording
+    err = _Errors(stats, rec.antithetic)
     rec_days = rec.rec_days.tolist()
     loan_counts = stats.total("loan_counts")
     loan_sums = stats.total("loan_sums")
@@ -169,7 +198,7 @@ def build_result(stats: RunStatistics, inputs: EngineInputs, *, scenario: str, s
         p_call = count[0] / n
         p_default = count[4] / n
         p_loss = count[6] / n
-        loss_mean, loss_se = _mean_se(loan_sums[l, LS_LOSS], loan_sums[l, LS_LOSS_SQ], n)
+        loss_mean, loss_se = err.mean(loan_sums[l, LS_LOSS], loan_sums[l, LS_LOSS_SQ], err.loss_sq[l])
         lo = ln.principal[l] * 1e-7
         hi = lo * 10.0**AMOUNT_DECADES
         var95, var99 = quantiles_from_log_hist(h["loss_hist"][l], lo, hi, np.array([0.95, 0.99]))
@@ -188,11 +217,11 @@ def build_result(stats: RunStatistics, inputs: EngineInputs, *, scenario: str, s
             secured=secured,
             principal=float(ln.principal[l]),
             p_margin_call=p_call,
-            p_margin_call_se=_se(p_call, n),
+            p_margin_call_se=err.prob(p_call, err.loan_both[l, 0]),
             p_default=p_default,
-            p_default_se=_se(p_default, n),
+            p_default_se=err.prob(p_default, err.loan_both[l, 4]),
             p_loss=p_loss,
-            p_loss_se=_se(p_loss, n),
+            p_loss_se=err.prob(p_loss, err.loan_both[l, 6]),
             expected_loss=loss_mean,
             expected_loss_se=loss_se,
             loss_var_95=float(var95),
@@ -211,7 +240,7 @@ def build_result(stats: RunStatistics, inputs: EngineInputs, *, scenario: str, s
     borrower_counts = stats.total("borrower_counts")
     bs = stats.total("borrower_sums")
     lar = quantiles_from_log_hist(h["lar_hist"], money_lo, money_hi, np.array([0.5, 0.95, 0.99]))
-    sold_mean, sold_se = _mean_se(bs[BS_SOLD], bs[BS_SOLD_SQ], n)
+    sold_mean, sold_se = err.mean(bs[BS_SOLD], bs[BS_SOLD_SQ], err.sold_sq)
     equity_mean, _ = _mean_se(bs[BS_EQUITY], bs[BS_EQUITY_SQ], n)
     sold_interval = stats.total("sold_interval") / n
     equity_q = quantiles_from_signed_hist(h["equity_hist"], rec.equity_scale, FAN_PROBS)
@@ -223,13 +252,13 @@ def build_result(stats: RunStatistics, inputs: EngineInputs, *, scenario: str, s
     p_cascade = borrower_counts[2] / n
     borrower = BorrowerResult(
         p_default=p_bdefault,
-        p_default_se=_se(p_bdefault, n),
+        p_default_se=err.prob(p_bdefault, err.borrower_both[0]),
         liquidity_at_risk_50=float(lar[0]),
         liquidity_at_risk_95=float(lar[1]),
         liquidity_at_risk_99=float(lar[2]),
         expected_liquidity_used=float(bs[BS_LAR] / n),
         p_forced_sale=p_forced,
-        p_forced_sale_se=_se(p_forced, n),
+        p_forced_sale_se=err.prob(p_forced, err.borrower_both[1]),
         expected_sold_value=sold_mean,
         expected_sold_value_se=sold_se,
         expected_impact_cost=float((bs[BS_EXEC_COST] - bs[BS_DISCOUNT_COST]) / n),
@@ -237,7 +266,7 @@ def build_result(stats: RunStatistics, inputs: EngineInputs, *, scenario: str, s
         sold_value_by_asset={a: float(sold_interval[:, i].sum()) for i, a in enumerate(inputs.asset_ids)},
         sold_value_by_day={"day": rec_days, **{a: sold_interval[:, i].tolist() for i, a in enumerate(inputs.asset_ids)}},
         p_cascade=p_cascade,
-        p_cascade_se=_se(p_cascade, n),
+        p_cascade_se=err.prob(p_cascade, err.borrower_both[2]),
         called_together={
             a: {b: float(cocall[i, j] / n) for j, b in enumerate(inputs.loan_ids)} for i, a in enumerate(inputs.loan_ids)
         },
@@ -252,6 +281,7 @@ def build_result(stats: RunStatistics, inputs: EngineInputs, *, scenario: str, s
         scenario=scenario,
         paths=n,
         seed=seed,
+        variance_reduction="antithetic" if rec.antithetic else "none",
         horizon_days=rec.horizon,
         days_per_year=days_per_year,
         currency=currency,

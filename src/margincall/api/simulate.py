@@ -80,16 +80,20 @@ def simulate(
     seed: int = 0,
     threads: int | None = None,
     batch_blocks: int | None = None,
+    antithetic: bool = False,
     progress: Progress | None = None,
 ) -> SimulationResult:
     """Monte Carlo of the scenario over `paths` paths from `seed`.
 
     The same scenario, seed and path count give the same result whatever `threads` and
-    `batch_blocks` are.
+    `batch_blocks` are. `antithetic=True` pairs paths 2k and 2k + 1 with mirrored diffusion
+    draws (an even path count is required); standard errors are then those of the pair means.
     """
     _check_args(paths, seed)
+    if antithetic and paths % 2:
+        raise SimulationError(f"antithetic paths come in pairs: give an even path count, not {paths}")
     started = time.perf_counter()
-    inputs = lower(scenario)
+    inputs = lower(scenario, antithetic=antithetic)
     stats = run_statistics(inputs, paths=int(paths), seed=int(seed), threads=threads, batch_blocks=batch_blocks, progress=progress)
     return build_result(
         stats,

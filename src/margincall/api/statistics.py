@@ -13,7 +13,19 @@ import numpy as np
 
 from margincall.engine.kernel import Outputs
 
-_BLOCK_FIELDS = ("loan_counts", "borrower_counts", "cocall", "loan_sums", "borrower_sums", "sold_interval", "ledger_max")
+_BLOCK_FIELDS = (
+    "loan_counts",
+    "borrower_counts",
+    "cocall",
+    "loan_sums",
+    "borrower_sums",
+    "sold_interval",
+    "ledger_max",
+    "pair_loan_both",
+    "pair_borrower_both",
+    "pair_loss_sq",
+    "pair_sold_sq",
+)
 _HIST_FIELDS = ("first_call", "first_default", "loss_hist", "lar_hist", "equity_hist", "ltv_hist", "cash_hist")
 
 

@@ -42,7 +42,9 @@ ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="Thr
 
 
 def _fail(exc: Exception, code: int = 2) -> None:
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+    from rich.markup import escape
+
+    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True)
     raise typer.Exit(code)
 
 

@@ -100,6 +100,10 @@ class Outputs(NamedTuple):
     borrower_sums: np.ndarray  # [B, N_BORROWER_SUMS]
     sold_interval: np.ndarray  # [B, R, A] value sold, by recorded interval and asset
     ledger_max: np.ndarray  # [B] largest accounting residual, currency
+    pair_loan_both: np.ndarray  # [B, L, N_LOAN_FLAGS] antithetic pairs with the event on both paths
+    pair_borrower_both: np.ndarray  # [B, N_BORROWER_FLAGS]
+    pair_loss_sq: np.ndarray  # [B, L] sum over pairs of (loss_2k + loss_2k+1)^2
+    pair_sold_sq: np.ndarray  # [B] sum over pairs of (sold_2k + sold_2k+1)^2
     first_call: np.ndarray  # [S, L, H + 2] day of the first call (H + 1: never)
     first_default: np.ndarray  # [S, L, H + 2]
     loss_hist: np.ndarray  # [S, L, AMOUNT_BINS + 2]
@@ -118,6 +122,10 @@ def allocate_outputs(n_blocks: int, n_slots: int, n_assets: int, n_loans: int, h
         borrower_sums=np.zeros((n_blocks, N_BORROWER_SUMS)),
         sold_interval=np.zeros((n_blocks, n_recorded, n_assets)),
         ledger_max=np.zeros(n_blocks),
+        pair_loan_both=np.zeros((n_blocks, n_loans, c.N_LOAN_FLAGS), dtype=np.int64),
+        pair_borrower_both=np.zeros((n_blocks, c.N_BORROWER_FLAGS), dtype=np.int64),
+        pair_loss_sq=np.zeros((n_blocks, n_loans)),
+        pair_sold_sq=np.zeros(n_blocks),
         first_call=np.zeros((n_slots, n_loans, horizon + 2), dtype=np.int64),
         first_default=np.zeros((n_slots, n_loans, horizon + 2), dtype=np.int64),
         loss_hist=np.zeros((n_slots, n_loans, AMOUNT_BINS + 2), dtype=np.int64),
@@ -188,7 +196,7 @@ def _record_ltv(r, ln, asset_f, pledged, loan_f, out, slot) -> None:
 @kernel
 def simulate_path(
     path, seed, mk, ln, bw, rec, asset_f, loan_f, loan_i, b_f, b_i, pledged, lender_sold, z, jumped, shocked,
-    rng, refinance_u, out, block, slot, log, log_n,
+    rng, refinance_u, pair_i, pair_f, out, block, slot, log, log_n,
 ) -> None:
     """Simulate one path from day 0 to the horizon and add its outcome to the statistics.
 
@@ -202,9 +210,15 @@ def simulate_path(
     diffusion_rng = rng[0]
     jump_rng = rng[1]
     event_rng = rng[2]
-    seed_stream(diffusion_rng, seed, path, STREAM_DIFFUSION)
-    seed_stream(jump_rng, seed, path, STREAM_JUMPS)
-    seed_stream(event_rng, seed, path, STREAM_EVENTS)
+    key = path
+    sign = 1.0
+    if rec.antithetic:  # the pair (2k, 2k + 1) shares stream k; the odd path mirrors the diffusion
+        key = path >> 1
+        if path & 1:
+            sign = -1.0
+    seed_stream(diffusion_rng, seed, key, STREAM_DIFFUSION)
+    seed_stream(jump_rng, seed, key, STREAM_JUMPS)
+    seed_stream(event_rng, seed, key, STREAM_EVENTS)
     for l in range(n_loans):
         for k in range(refinance_u.shape[1]):
             refinance_u[l, k] = uniform(event_rng)
@@ -261,7 +275,7 @@ def simulate_path(
         # the market moves
         step_log_values(
             asset_f, A_LOGV, drift_dt, vol_sqrt_dt, chol, jump_mean_per_day, jump_p0,
-            jump_log_mean, jump_log_stdev, diffusion_rng, jump_rng, z, jumped,
+            jump_log_mean, jump_log_stdev, diffusion_rng, jump_rng, z, jumped, sign,
         )
         any_shock = False
         while shock < shock_day.shape[0] and shock_day[shock] == t:
@@ -372,6 +386,34 @@ def simulate_path(
     out.equity_hist[slot, signed_bin(equity, rec.equity_scale, SIGNED_BINS)] += 1
     if b_f[B_LEDGER_MAX] > out.ledger_max[block]:
         out.ledger_max[block] = b_f[B_LEDGER_MAX]
+    if rec.antithetic:
+        _pair_statistics(path, loan_i, loan_f, b_i, b_f, pair_i, pair_f, out, block)
+
+
+@kernel
+def _pair_statistics(path, loan_i, loan_f, b_i, b_f, pair_i, pair_f, out, block) -> None:
+    """Antithetic pairs: remember the even path, add the pair's joint outcome at the odd one."""
+    n_loans = loan_f.shape[0]
+    if path & 1 == 0:
+        for l in range(n_loans):
+            pair_i[l] = loan_i[l, I_FLAGS]
+            pair_f[l] = loan_f[l, L_LOSS]
+        pair_i[n_loans] = b_i[BI_FLAGS]
+        pair_f[n_loans] = b_f[B_SOLD_NOMINAL]
+        return
+    for l in range(n_loans):
+        both = pair_i[l] & loan_i[l, I_FLAGS]
+        for k in range(c.N_LOAN_FLAGS):
+            if both & (1 << k):
+                out.pair_loan_both[block, l, k] += 1
+        total = pair_f[l] + loan_f[l, L_LOSS]
+        out.pair_loss_sq[block, l] += total * total
+    total = pair_f[n_loans] + b_f[B_SOLD_NOMINAL]
+    out.pair_sold_sq[block] += total * total
+    both = pair_i[n_loans] & b_i[BI_FLAGS]
+    for k in range(c.N_BORROWER_FLAGS):
+        if both & (1 << k):
+            out.pair_borrower_both[block, k] += 1
 
 
 def _run_blocks_python(mk, ln, bw, rec, seed, first_block, n_blocks, block_paths, n_paths, n_slots, out, log, log_n):
@@ -391,13 +433,15 @@ def _run_blocks_python(mk, ln, bw, rec, seed, first_block, n_blocks, block_paths
         shocked = np.zeros(n_assets, dtype=np.bool_)
         rng = np.zeros((3, 4), dtype=np.uint64)
         refinance_u = np.zeros((n_loans, REFINANCE_DRAWS))
+        pair_i = np.zeros(n_loans + 1, dtype=np.int64)
+        pair_f = np.zeros(n_loans + 1)
         for j in range(s, n_blocks, n_slots):
             start = (first_block + j) * block_paths
             stop = min(start + block_paths, n_paths)
             for path in range(start, stop):
                 simulate_path(
                     path, seed, mk, ln, bw, rec, asset_f, loan_f, loan_i, b_f, b_i, pledged, lender_sold, z,
-                    jumped, shocked, rng, refinance_u, out, j, s, log, log_n,
+                    jumped, shocked, rng, refinance_u, pair_i, pair_f, out, j, s, log, log_n,
                 )
 
 

@@ -84,6 +84,7 @@ class Recording(NamedTuple):
     obligation_day: np.ndarray  # [H + 1] bool: some interest payment or cash flow falls on the day
     money_scale: float  # scale of amount histograms (total principal), currency
     equity_scale: float  # scale of the equity histogram, currency
+    antithetic: bool  # paths 2k and 2k+1 share their draws, the diffusion's with opposite signs
 
 
 class EngineInputs(NamedTuple):
@@ -118,7 +119,7 @@ def recorded_days(horizon: int, max_points: int = 253) -> np.ndarray:
     return np.unique(np.round(np.linspace(0, horizon, max_points)).astype(np.int64))
 
 
-def lower(scenario: Scenario) -> EngineInputs:
+def lower(scenario: Scenario, *, antithetic: bool = False) -> EngineInputs:
     """Arrays for the kernels from a validated scenario."""
     asset_ids = tuple(scenario.assets)
     loan_ids = tuple(scenario.loans)
@@ -261,6 +262,7 @@ def lower(scenario: Scenario) -> EngineInputs:
         obligation_day=obligation_day,
         money_scale=total_principal,
         equity_scale=max(abs(equity0), total_principal) * 1e-4,
+        antithetic=antithetic,
     )
     lenders = tuple(loan.lender or loan_id for loan_id, loan in scenario.loans.items())
     return EngineInputs(market, loan_arrays, borrower, recording, asset_ids, loan_ids, lenders)

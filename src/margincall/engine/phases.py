@@ -316,6 +316,8 @@ def pay_interest_and_flows(t, mk, ln, bw, asset_f, pledged, loan_f, loan_i, b_f,
             continue
         if t % ln.interest_every[l] == 0 and t != loan_i[l, I_MATURITY] and b_i[BI_DEFAULTED] == 0:
             due = loan_f[l, 1]
+            if due <= 0.0:
+                continue
             paid = pay_obligation(t, due, mk, bw, asset_f, pledged, b_f, b_i, sold_interval, interval, log, log_n)
             repay(l, paid, loan_f)
             log_event(log, log_n, t, c.E_INTEREST, l, -1, paid)
@@ -385,6 +387,21 @@ def mature(t, l, refinance_u, mk, ln, bw, asset_f, pledged, loan_f, loan_i, b_f,
 
 
 @kernel
+def _open_call(t, l, ltv, ln, loan_i, b_i, log, log_n) -> None:
+    """Loan l's LTV reached its call level: a call with a cure deadline."""
+    loan_i[l, I_STATUS] = c.CALLED
+    loan_i[l, I_DEADLINE] = t + ln.cure_days[l]
+    if loan_i[l, I_FLAGS] & c.F_CALLED == 0:
+        b_i[BI_CALLED_LOANS] += 1
+        if b_i[BI_CALLED_LOANS] >= 2:
+            b_i[BI_FLAGS] |= c.B_CASCADE
+    loan_i[l, I_FLAGS] |= c.F_CALLED
+    if loan_i[l, I_FIRST_CALL] > t:
+        loan_i[l, I_FIRST_CALL] = t
+    log_event(log, log_n, t, c.E_CALL, l, -1, ltv)
+
+
+@kernel
 def resolve_day(t, refinance_u, mk, ln, bw, asset_f, pledged, lender_sold, loan_f, loan_i, b_f, b_i, sold_interval, interval, log, log_n) -> None:
     """Obligations, then sales -> prices -> LTVs -> calls, cures and defaults until nothing changes;
     calls past their deadline default once the borrower has done what it can today."""
@@ -408,6 +425,8 @@ def resolve_day(t, refinance_u, mk, ln, bw, asset_f, pledged, lender_sold, loan_
                     continue
                 x = loan_to_value(l, loan_f, pledged, ln.haircut, asset_f)
                 if x >= ln.liquidation_ltv[l]:
+                    if status == c.ACTIVE:  # a gap through both triggers is a call too
+                        _open_call(t, l, x, ln, loan_i, b_i, log, log_n)
                     default_loan(t, l, ln, loan_f, loan_i, log, log_n)
                     changed = True
                 elif status == c.CALLED:
@@ -417,16 +436,7 @@ def resolve_day(t, refinance_u, mk, ln, bw, asset_f, pledged, lender_sold, loan_
                         log_event(log, log_n, t, c.E_CURE, l, -1, x)
                         changed = True
                 elif x >= ln.call_ltv[l]:
-                    loan_i[l, I_STATUS] = c.CALLED
-                    loan_i[l, I_DEADLINE] = t + ln.cure_days[l]
-                    if loan_i[l, I_FLAGS] & c.F_CALLED == 0:
-                        b_i[BI_CALLED_LOANS] += 1
-                        if b_i[BI_CALLED_LOANS] >= 2:
-                            b_i[BI_FLAGS] |= c.B_CASCADE
-                    loan_i[l, I_FLAGS] |= c.F_CALLED
-                    if loan_i[l, I_FIRST_CALL] > t:
-                        loan_i[l, I_FIRST_CALL] = t
-                    log_event(log, log_n, t, c.E_CALL, l, -1, x)
+                    _open_call(t, l, x, ln, loan_i, b_i, log, log_n)
                     changed = True
             if b_i[BI_DEFAULTED] == 0:
                 for l in range(n_loans):

@@ -27,16 +27,17 @@ def step_log_values(
     jump_rng: np.ndarray,
     z: np.ndarray,
     jumped: np.ndarray,
+    sign: float,
 ) -> None:
     """Advance every asset's fair log value, `asset_state[:, column]`, by one day, in place.
 
     ln V(t+1) = ln V(t) + (mu - sigma^2/2) dt + sigma sqrt(dt) (L z)_a + sum of log jumps,
     with z standard normals, L the correlation's factor and jumps compound Poisson.
-    `jumped[a]` is set to whether asset a jumped today.
+    `jumped[a]` is set to whether asset a jumped today; `sign` -1 gives the antithetic path.
     """
     n = asset_state.shape[0]
     for a in range(n):
-        z[a] = normal(diffusion_rng)
+        z[a] = sign * normal(diffusion_rng)
     for a in range(n):
         eps = 0.0
         for b in range(a + 1):
