@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from margincall.api.history import history_problems, resolve_prices
 from margincall.errors import ScenarioError
 from margincall.model.scenario import Scenario, scenario_problems
 
@@ -40,7 +41,7 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError(str(path), [("file", "not found; give the path of a scenario YAML file")]) from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
         raise ScenarioError(str(path), [("file", f"cannot be read ({exc.__class__.__name__}); give a readable UTF-8 YAML file")]) from None
-    return parse_scenario(text, source=str(path), default_name=path.stem)
+    return parse_scenario(text, source=str(path), default_name=path.stem, base_dir=path.parent)
 
 
 def default_scenario() -> Scenario:
@@ -48,8 +49,14 @@ def default_scenario() -> Scenario:
     return parse_scenario(builtin_scenario_text(), source=f"built-in:{DEFAULT_SCENARIO}", default_name=DEFAULT_SCENARIO)
 
 
-def parse_scenario(text: str, *, source: str = "<scenario>", default_name: str | None = None) -> Scenario:
-    """Validate scenario YAML text; raise `ScenarioError` naming each bad field and its line."""
+def parse_scenario(
+    text: str, *, source: str = "<scenario>", default_name: str | None = None, base_dir: str | Path | None = None
+) -> Scenario:
+    """Validate scenario YAML text; raise `ScenarioError` naming each bad field and its line.
+
+    A historical market's `prices` file is taken relative to `base_dir` (the scenario file's
+    folder; the working folder when None), stored as an absolute path, and read here, so that a
+    missing file, column or too short a history is reported with the scenario's other problems."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -67,6 +74,9 @@ def parse_scenario(text: str, *, source: str = "<scenario>", default_name: str |
     except ValidationError as exc:
         raise ScenarioError(source, [_describe(err, root) for err in exc.errors()]) from None
     problems = scenario_problems(scenario)
+    if not problems and scenario.historical:
+        scenario = resolve_prices(scenario, base_dir)
+        problems = history_problems(scenario)
     if problems:
         raise ScenarioError(source, [(_where(loc, root), message) for loc, message in problems])
     return scenario

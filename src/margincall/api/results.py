@@ -204,12 +204,12 @@ def build_result(stats: RunStatistics, inputs: EngineInputs, *, scenario: str, s
         var95, var99 = quantiles_from_log_hist(h["loss_hist"][l], lo, hi, np.array([0.95, 0.99]))
         first_call = h["first_call"][l]
         first_default = h["first_default"][l]
-        call_curve = np.cumsum(first_call[:-1])[rec.rec_days] / n
-        default_curve = np.cumsum(first_default[:-1])[rec.rec_days] / n
+        call_curve = np.cumsum(first_call[:-1]) / n  # by day 0..H, exact (integer days)
+        default_curve = np.cumsum(first_default[:-1]) / n
         secured = bool(ln.secured[l])
         ltv = None
         if secured:
-            ltv = {"day": rec_days, **_fan(h["ltv_hist"][l], lambda x: quantiles_from_log_hist(x, LTV_LO, LTV_HI, FAN_PROBS))}
+            ltv = {"day": rec_days, **_fan(h["ltv_hist"][l].T, lambda x: quantiles_from_log_hist(x, LTV_LO, LTV_HI, FAN_PROBS))}
         pool0 = float((ln.pledge[l] * mk.value0).sum())
         years = ln.term[l] * rec.dt
         loans[loan_id] = LoanResult(
@@ -273,7 +273,7 @@ def build_result(stats: RunStatistics, inputs: EngineInputs, *, scenario: str, s
         equity_quantiles={key: _clean(v) for key, v in zip(FAN_KEYS, equity_q)},
         expected_equity=equity_mean,
         equity_day0=float(inputs.borrower.cash0 + holdings0 - ln.principal.sum()),
-        cash_quantiles={"day": rec_days, **_fan(h["cash_hist"], lambda x: quantiles_from_log_hist(x, money_lo, money_hi, FAN_PROBS))},
+        cash_quantiles={"day": rec_days, **_fan(h["cash_hist"].T, lambda x: quantiles_from_log_hist(x, money_lo, money_hi, FAN_PROBS))},
         breakeven_growth=breakeven_growth(holdings0, interest_total, max_years),
         max_ledger_residual=float(stats.blocks["ledger_max"].max(initial=0.0)),
     )

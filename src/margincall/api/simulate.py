@@ -12,8 +12,9 @@ import numba
 import numpy as np
 
 from margincall._version import __version__
+from margincall.api.history import history_returns
 from margincall.api.results import SimulationResult, build_result
-from margincall.api.statistics import RunStatistics
+from margincall.api.statistics import BLOCK_FIELDS, HIST_FIELDS, RunStatistics
 from margincall.engine.kernel import _run_blocks_python, allocate_outputs, run_blocks
 from margincall.engine.lower import EngineInputs, lower
 from margincall.engine.state import N_LOG
@@ -24,11 +25,14 @@ BLOCK_PATHS = 1024  # paths per block: the unit of work and of exact summation
 Progress = Callable[[int, int], None]  # (paths done, paths in all)
 
 
-def _check_args(paths: int, seed: int) -> None:
+def check_run_args(paths: int, seed: int, antithetic: bool = False) -> None:
+    """A clear error for a path count, seed or pairing that cannot be used."""
     if not isinstance(paths, int | np.integer) or paths < 1:
         raise SimulationError(f"paths must be a positive whole number; got {paths!r}")
     if not isinstance(seed, int | np.integer) or not 0 <= seed < 2**63:
         raise SimulationError(f"seed must be a whole number from 0 to 2**63 - 1; got {seed!r}")
+    if antithetic and paths % 2:
+        raise SimulationError(f"antithetic paths come in pairs: give an even path count, not {paths}")
 
 
 def run_statistics(
@@ -52,25 +56,32 @@ def run_statistics(
     threads = threads or numba.config.NUMBA_NUM_THREADS
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     n_slots = numba.get_num_threads() if compiled else 1
-    batch_blocks = batch_blocks or max(n_slots * 4, 1)
+    # batches of at least 8 blocks per thread, and at most about 100 of them (progress updates)
+    batch_blocks = batch_blocks or max(n_slots * 8, math.ceil(n_blocks / 100))
     runner = run_blocks if compiled else _run_blocks_python
     log = np.zeros((0, N_LOG))
     log_n = np.zeros(2, dtype=np.int64)
     rec = inputs.recording
-    stats: RunStatistics | None = None
+    n_assets, n_loans = len(inputs.asset_ids), len(inputs.loan_ids)
+    shared = allocate_outputs(0, n_slots, n_assets, n_loans, rec.horizon, len(rec.rec_days))  # histograms, reused
+    parts: list[dict[str, np.ndarray]] = []
     done = 0
     for start in range(first_block, first_block + n_blocks, batch_blocks):
         count = min(batch_blocks, first_block + n_blocks - start)
-        out = allocate_outputs(count, n_slots, len(inputs.asset_ids), len(inputs.loan_ids), rec.horizon, len(rec.rec_days))
+        fresh = allocate_outputs(count, 0, n_assets, n_loans, rec.horizon, len(rec.rec_days))
+        out = fresh._replace(**{name: getattr(shared, name) for name in HIST_FIELDS})
         runner(inputs.market, inputs.loans, inputs.borrower, rec, np.uint64(seed), start, count, BLOCK_PATHS, paths, n_slots, out, log, log_n)
-        n_paths = min((start + count) * BLOCK_PATHS, paths) - start * BLOCK_PATHS
-        batch = RunStatistics.from_outputs(out, start, count, n_paths)
-        stats = batch if stats is None else stats.merge(batch)
-        done += n_paths
+        parts.append({name: getattr(out, name) for name in BLOCK_FIELDS})
+        done += min((start + count) * BLOCK_PATHS, paths) - start * BLOCK_PATHS
         if progress is not None:
             progress(done, paths)
-    assert stats is not None
-    return stats
+    return RunStatistics(
+        first_block=first_block,
+        n_blocks=n_blocks,
+        n_paths=done,
+        blocks={name: np.concatenate([part[name] for part in parts]) for name in BLOCK_FIELDS},
+        hists={name: getattr(shared, name).sum(axis=0, dtype=np.int64) for name in HIST_FIELDS},
+    )
 
 
 def simulate(
@@ -88,12 +99,12 @@ def simulate(
     The same scenario, seed and path count give the same result whatever `threads` and
     `batch_blocks` are. `antithetic=True` pairs paths 2k and 2k + 1 with mirrored diffusion
     draws (an even path count is required); standard errors are then those of the pair means.
+    Under the historical market model the prices file named in the scenario is read (once per
+    file version) and its returns replayed; the odd path of a pair replays them negated.
     """
-    _check_args(paths, seed)
-    if antithetic and paths % 2:
-        raise SimulationError(f"antithetic paths come in pairs: give an even path count, not {paths}")
+    check_run_args(paths, seed, antithetic)
     started = time.perf_counter()
-    inputs = lower(scenario, antithetic=antithetic)
+    inputs = lower(scenario, antithetic=antithetic, history=history_returns(scenario))
     stats = run_statistics(inputs, paths=int(paths), seed=int(seed), threads=threads, batch_blocks=batch_blocks, progress=progress)
     return build_result(
         stats,
@@ -121,8 +132,8 @@ def trace(scenario: Scenario, *, paths: int = 1, seed: int = 0, max_events: int 
     paths of a run with this seed: the same paths a full run simulates first."""
     from margincall.engine.codes import TraceEvent
 
-    _check_args(paths, seed)
-    inputs = lower(scenario)
+    check_run_args(paths, seed)
+    inputs = lower(scenario, history=history_returns(scenario))
     rec = inputs.recording
     log = np.zeros((max_events, N_LOG))
     log_n = np.zeros(2, dtype=np.int64)

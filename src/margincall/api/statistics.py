@@ -13,7 +13,7 @@ import numpy as np
 
 from margincall.engine.kernel import Outputs
 
-_BLOCK_FIELDS = (
+BLOCK_FIELDS = (
     "loan_counts",
     "borrower_counts",
     "cocall",
@@ -26,7 +26,7 @@ _BLOCK_FIELDS = (
     "pair_loss_sq",
     "pair_sold_sq",
 )
-_HIST_FIELDS = ("first_call", "first_default", "loss_hist", "lar_hist", "equity_hist", "ltv_hist", "cash_hist")
+HIST_FIELDS = ("first_call", "first_default", "loss_hist", "lar_hist", "equity_hist", "ltv_hist", "cash_hist")
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,8 @@ class RunStatistics:
 
     @classmethod
     def from_outputs(cls, outputs: Outputs, first_block: int, n_blocks: int, n_paths: int) -> RunStatistics:
-        blocks = {name: getattr(outputs, name)[:n_blocks].copy() for name in _BLOCK_FIELDS}
-        hists = {name: getattr(outputs, name).sum(axis=0, dtype=np.int64) for name in _HIST_FIELDS}
+        blocks = {name: getattr(outputs, name)[:n_blocks].copy() for name in BLOCK_FIELDS}
+        hists = {name: getattr(outputs, name).sum(axis=0, dtype=np.int64) for name in HIST_FIELDS}
         return cls(first_block, n_blocks, n_paths, blocks, hists)
 
     def merge(self, other: RunStatistics) -> RunStatistics:
@@ -54,8 +54,8 @@ class RunStatistics:
             first,
             n_blocks=first.n_blocks + second.n_blocks,
             n_paths=first.n_paths + second.n_paths,
-            blocks={k: np.concatenate((first.blocks[k], second.blocks[k])) for k in _BLOCK_FIELDS},
-            hists={k: first.hists[k] + second.hists[k] for k in _HIST_FIELDS},
+            blocks={k: np.concatenate((first.blocks[k], second.blocks[k])) for k in BLOCK_FIELDS},
+            hists={k: first.hists[k] + second.hists[k] for k in HIST_FIELDS},
         )
 
     def total(self, name: str) -> np.ndarray:

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from margincall._version import __version__
+from margincall.cli.scale import SchedulerOpt, WorkersOpt
 from margincall.errors import MarginCallError
 
 app = typer.Typer(
@@ -92,6 +93,11 @@ def run(
     seed: SeedOpt = 0,
     out: OutOpt = None,
     threads: ThreadsOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    antithetic: Annotated[
+        bool, typer.Option("--antithetic", help="Antithetic variates: pair each path with its mirror (even --paths).")
+    ] = False,
     trace: Annotated[int, typer.Option(help="Also print the event log of the first N paths.", min=0)] = 0,
     db: DbOpt = None,
     store: Annotated[bool, typer.Option("--store/--no-store", help="Record the run in the run store.")] = True,
@@ -101,9 +107,10 @@ def run(
     import contextlib
     import signal
 
-    from margincall.api.simulate import simulate
+    from margincall.api.simulate import check_run_args
     from margincall.api.simulate import trace as trace_paths
     from margincall.cli.render import describe_scenario, print_result
+    from margincall.cli.scale import simulation_runner
 
     signal.signal(signal.SIGTERM, _terminate_as_interrupt)  # a killed run is recorded as failed
     try:
@@ -112,7 +119,9 @@ def run(
             out.mkdir(parents=True, exist_ok=True)
         for line in describe_scenario(model):
             console.print(line, highlight=False, markup=False)
+        check_run_args(paths, seed, antithetic)
         with contextlib.ExitStack() as stack:
+            simulate = stack.enter_context(simulation_runner(workers=workers, scheduler=scheduler, threads=threads))
             record = None
             if store:
                 from margincall.store import open_store
@@ -122,7 +131,7 @@ def run(
             with _progress() as bar:
                 task = bar.add_task("simulating", total=paths)
                 result = simulate(
-                    model, paths=paths, seed=seed, threads=threads, progress=lambda done, total: bar.update(task, completed=done)
+                    model, paths=paths, seed=seed, antithetic=antithetic, progress=lambda done, total: bar.update(task, completed=done)
                 )
             if record is not None:
                 record.complete(result)
@@ -182,10 +191,12 @@ def version() -> None:
 
 
 def _register_commands() -> None:
-    from margincall.cli import answers, runs
+    from margincall.cli import answers, bench, runs, scale
 
     answers.register(app)
+    bench.register(app)
     runs.register(app)
+    scale.register(app)
 
 
 _register_commands()

@@ -16,7 +16,7 @@ import math
 import numpy as np
 from margincall._jit import inline_kernel, kernel
 
-LTV_BINS = 720  # 1e-4 .. 1e2, 120 bins a decade (1.9% wide)
+LTV_BINS = 360  # 1e-4 .. 1e2, 60 bins a decade (3.9% wide, interpolated)
 LTV_LO = 1e-4
 LTV_HI = 1e2
 AMOUNT_BINS = 1800  # lo .. hi = 1e9 * lo, 200 bins a decade (1.2% wide)
@@ -36,6 +36,24 @@ def log_bin(x: float, lo: float, hi: float, n: int) -> int:
         return 1
     k = int(n * math.log(x / lo) / math.log(hi / lo))
     return 1 + (k if k < n else n - 1)
+
+
+LOG_LTV_LO = math.log(LTV_LO)
+LTV_BINS_PER_LOG = LTV_BINS / math.log(LTV_HI / LTV_LO)
+
+
+@inline_kernel
+def ltv_bin_of_log(log_x: float) -> int:
+    """`log_bin(x, LTV_LO, LTV_HI, LTV_BINS)` of x = exp(log_x), from its log (no exp or log taken)."""
+    n = LTV_BINS
+    if log_x == -math.inf:
+        return 0
+    position = (log_x - LOG_LTV_LO) * LTV_BINS_PER_LOG
+    if position >= n:
+        return n + 1
+    if position < 0.0:
+        return 1
+    return 1 + int(position)
 
 
 @inline_kernel

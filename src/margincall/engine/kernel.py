@@ -17,7 +17,17 @@ from numba import njit, prange
 from margincall._jit import inline_kernel, kernel
 
 from margincall.engine import codes as c
-from margincall.engine.bins import AMOUNT_BINS, AMOUNT_DECADES, LTV_BINS, LTV_HI, LTV_LO, SIGNED_BINS, log_bin, signed_bin
+from margincall.engine.bins import (
+    AMOUNT_BINS,
+    AMOUNT_DECADES,
+    LTV_BINS,
+    LTV_HI,
+    LTV_LO,
+    SIGNED_BINS,
+    log_bin,
+    ltv_bin_of_log,
+    signed_bin,
+)
 from margincall.engine.phases import resolve_day
 from margincall.engine.state import (
     A_BSOLD,
@@ -43,11 +53,16 @@ from margincall.engine.state import (
     BI_DEFAULTED,
     BI_FLAGS,
     I_FIRST_CALL,
+    I_GATE_ASSET,
     I_FIRST_DEFAULT,
     I_FLAGS,
     I_MATURITY,
     I_STATUS,
     L_ACCRUED,
+    L_DEBT_LOGGED,
+    L_LOG_BARRIER,
+    L_LOG_DEBT,
+    L_LOG_POOL,
     L_CURE_PAID,
     L_EXPOSURE,
     L_LOSS,
@@ -65,7 +80,7 @@ from margincall.engine.state import (
     revalue,
 )
 from margincall.market.impact import impact_fraction
-from margincall.market.paths import step_log_values, valuation_event
+from margincall.market.paths import step_historical, step_log_values, valuation_event
 from margincall.market.rng import STREAM_DIFFUSION, STREAM_EVENTS, STREAM_JUMPS, seed_stream, uniform
 
 REFINANCE_DRAWS = 8
@@ -109,8 +124,9 @@ class Outputs(NamedTuple):
     loss_hist: np.ndarray  # [S, L, AMOUNT_BINS + 2]
     lar_hist: np.ndarray  # [S, AMOUNT_BINS + 2]
     equity_hist: np.ndarray  # [S, SIGNED_BINS + 2]
-    ltv_hist: np.ndarray  # [S, L, R, LTV_BINS + 2]
-    cash_hist: np.ndarray  # [S, R, AMOUNT_BINS + 2]
+    # fan charts: [.., bin, recorded day], so that one path's successive records share cache lines
+    ltv_hist: np.ndarray  # [S, L, LTV_BINS + 2, R]
+    cash_hist: np.ndarray  # [S, AMOUNT_BINS + 2, R]
 
 
 def allocate_outputs(n_blocks: int, n_slots: int, n_assets: int, n_loans: int, horizon: int, n_recorded: int) -> Outputs:
@@ -131,8 +147,8 @@ def allocate_outputs(n_blocks: int, n_slots: int, n_assets: int, n_loans: int, h
         loss_hist=np.zeros((n_slots, n_loans, AMOUNT_BINS + 2), dtype=np.int64),
         lar_hist=np.zeros((n_slots, AMOUNT_BINS + 2), dtype=np.int64),
         equity_hist=np.zeros((n_slots, SIGNED_BINS + 2), dtype=np.int64),
-        ltv_hist=np.zeros((n_slots, n_loans, n_recorded, LTV_BINS + 2), dtype=np.int32),
-        cash_hist=np.zeros((n_slots, n_recorded, AMOUNT_BINS + 2), dtype=np.int32),
+        ltv_hist=np.zeros((n_slots, n_loans, LTV_BINS + 2, n_recorded), dtype=np.int32),
+        cash_hist=np.zeros((n_slots, AMOUNT_BINS + 2, n_recorded), dtype=np.int32),
     )
 
 
@@ -185,24 +201,136 @@ def _needs_resolution(t, obligation_day, secured, haircut, first_trigger, asset_
     return False
 
 
+GATE_DAYS = 16  # the quiet-day gates allow for this many days of interest accrual
+
+
+@inline_kernel
+def _sync_prices(t, listing_day, asset_f, b_f) -> None:
+    """Materialise today's market prices of listed assets (exp of the log price) and revalue."""
+    for a in range(asset_f.shape[0]):
+        if t >= listing_day[a]:
+            new_price = math.exp(asset_f[a, A_LOGV] + asset_f[a, A_PERM])
+            revalue(a, new_price, asset_f, b_f)
+            asset_f[a, A_PRE] = new_price
+
+
 @kernel
-def _record_ltv(r, ln, asset_f, pledged, loan_f, out, slot) -> None:
-    for l in range(ln.principal.shape[0]):
-        if ln.secured[l]:
-            x = loan_to_value(l, loan_f, pledged, ln.haircut, asset_f)
-            out.ltv_hist[slot, l, r, log_bin(x, LTV_LO, LTV_HI, LTV_BINS)] += 1
+def _refresh_gates(t, ln, rec, listing_day, asset_f, pledged, loan_f, loan_i) -> bool:
+    """For each active loan whose pool is one listed asset, the log price at or below which its
+    LTV may reach the first trigger within GATE_DAYS (debt grows by accrual meanwhile):
+    log P <= log(D_then / (trigger * units * (1 - haircut))).
+
+    Returns whether the path is quiet: every loan is repaid or closed, or active and unsecured,
+    or active with a gated pool (so quiet days can run in `_quiet_days`)."""
+    quiet = True
+    for l in range(loan_f.shape[0]):
+        loan_i[l, I_GATE_ASSET] = -1
+        status = loan_i[l, I_STATUS]
+        if status == c.CALLED or status == c.DEFAULTED:
+            quiet = False
+            continue
+        if status != c.ACTIVE or not ln.secured[l]:
+            continue
+        only = -1
+        count = 0
+        for a in range(asset_f.shape[0]):
+            if pledged[l, a] > 0.0:
+                only = a
+                count += 1
+        units = pledged[l, only] * (1.0 - ln.haircut[l, only]) if count == 1 else 0.0
+        debt_then = debt(loan_f, l) + loan_f[l, L_PRINCIPAL] * ln.rate[l] * rec.dt * (GATE_DAYS + 1)
+        if count != 1 or t < listing_day[only] or units <= 0.0 or debt_then <= 0.0 or not ln.first_trigger[l] < math.inf:
+            quiet = False
+            continue
+        loan_i[l, I_GATE_ASSET] = only
+        loan_f[l, L_LOG_POOL] = math.log(units)
+        loan_f[l, L_LOG_BARRIER] = math.log(debt_then / ln.first_trigger[l]) - loan_f[l, L_LOG_POOL]
+    return quiet
+
+
+@kernel
+def _quiet_days(
+    t, stop, rec, ln, asset_f, pledged, loan_f, loan_i, b_f, z, jumped, sign, drift_dt, vol_sqrt_dt, chol,
+    jump_mean_per_day, jump_p0, jump_log_mean, jump_log_stdev, diffusion_rng, jump_rng, listing_day, cash_bin, out, slot,
+    historical, history, block_days, cursor,
+) -> int:
+    """Days t .. stop - 1 of a quiet path: the market moves, interest accrues, fan charts record,
+    and each gated pool's log price is compared with its gate. Returns `stop` when every day
+    passed quietly, or -d when a gate tripped on day d (after its market move: the caller
+    finishes that day with the full covenant machinery)."""
+    n_loans = loan_f.shape[0]
+    rate, secured, haircut = ln.rate, ln.secured, ln.haircut
+    rec_of_day = rec.rec_of_day
+    ltv_hist, cash_hist = out.ltv_hist, out.cash_hist
+    dt = rec.dt
+    for day in range(t, stop):
+        if historical:
+            step_historical(
+                asset_f, A_LOGV, history, block_days, day, diffusion_rng, cursor, jump_mean_per_day, jump_p0,
+                jump_log_mean, jump_log_stdev, jump_rng, jumped, sign,
+            )
+        else:
+            step_log_values(
+                asset_f, A_LOGV, drift_dt, vol_sqrt_dt, chol, jump_mean_per_day, jump_p0,
+                jump_log_mean, jump_log_stdev, diffusion_rng, jump_rng, z, jumped, sign,
+            )
+        for l in range(n_loans):
+            a = loan_i[l, I_GATE_ASSET]
+            if a >= 0 and asset_f[a, A_LOGV] + asset_f[a, A_PERM] <= loan_f[l, L_LOG_BARRIER]:
+                return -day
+        for l in range(n_loans):
+            if rate[l] != 0.0 and loan_i[l, I_STATUS] == c.ACTIVE:
+                accrual = loan_f[l, L_PRINCIPAL] * rate[l] * dt
+                loan_f[l, L_ACCRUED] += accrual
+                b_f[B_PNL_INTEREST] -= accrual
+        r = rec_of_day[day]
+        if r >= 0:
+            _record_ltv(day, r, secured, haircut, listing_day, asset_f, pledged, loan_f, loan_i, b_f, ltv_hist, slot)
+            cash_hist[slot, cash_bin, r] += 1
+    return stop
+
+
+@inline_kernel
+def _record_ltv(t, r, secured, haircut, listing_day, asset_f, pledged, loan_f, loan_i, b_f, ltv_hist, slot) -> None:
+    """Add each secured loan's LTV to the day's fan-chart histogram; a gated single-asset pool's
+    log LTV comes from the log price, other pools' LTV from materialised prices.
+    (Arrays, not the lowered namedtuples, are passed: copying those on every call costs more
+    than the recording.)"""
+    synced = False
+    for l in range(loan_f.shape[0]):
+        if not secured[l]:
+            continue
+        a = loan_i[l, I_GATE_ASSET]
+        if debt(loan_f, l) <= TINY:  # repaid or closed: no debt, LTV 0
+            k = 0
+        elif a >= 0:
+            d = debt(loan_f, l)
+            if d != loan_f[l, L_DEBT_LOGGED]:
+                loan_f[l, L_DEBT_LOGGED] = d
+                loan_f[l, L_LOG_DEBT] = math.log(d)
+            log_ltv = loan_f[l, L_LOG_DEBT] - loan_f[l, L_LOG_POOL] - asset_f[a, A_LOGV] - asset_f[a, A_PERM]
+            k = ltv_bin_of_log(log_ltv)
+        else:
+            if not synced:
+                _sync_prices(t, listing_day, asset_f, b_f)
+                synced = True
+            k = log_bin(loan_to_value(l, loan_f, pledged, haircut, asset_f), LTV_LO, LTV_HI, LTV_BINS)
+        ltv_hist[slot, l, k, r] += 1
 
 
 @kernel
 def simulate_path(
     path, seed, mk, ln, bw, rec, asset_f, loan_f, loan_i, b_f, b_i, pledged, lender_sold, z, jumped, shocked,
-    rng, refinance_u, pair_i, pair_f, out, block, slot, log, log_n,
+    rng, refinance_u, pair_i, pair_f, out, block, slot, log, log_n, cursor,
 ) -> None:
     """Simulate one path from day 0 to the horizon and add its outcome to the statistics.
 
     A quiet day (no obligation, no open call or liquidation, every LTV below its triggers) only
     moves prices and accrues interest; the covenant machinery runs on the other days, after which
     the accounting identity is checked.
+
+    Under the historical market model (`mk.history` has rows) the market replays blocks of real
+    returns instead of drawing GBM moves; `cursor` (int64[1]) holds the path's current block start.
     """
     n_assets = asset_f.shape[0]
     n_loans = loan_f.shape[0]
@@ -212,7 +340,9 @@ def simulate_path(
     event_rng = rng[2]
     key = path
     sign = 1.0
-    if rec.antithetic:  # the pair (2k, 2k + 1) shares stream k; the odd path mirrors the diffusion
+    # the pair (2k, 2k + 1) shares stream k; the odd path mirrors the diffusion (historical: replays
+    # the same blocks with the opposite sign)
+    if rec.antithetic:
         key = path >> 1
         if path & 1:
             sign = -1.0
@@ -229,9 +359,13 @@ def simulate_path(
     jump_mean_per_day, jump_p0, jump_log_mean, jump_log_stdev = mk.jump_mean_per_day, mk.jump_p0, mk.jump_log_mean, mk.jump_log_stdev
     listing_day, mark_every, mark_prob = mk.listing_day, mk.mark_every, mk.mark_prob
     shock_day, shock_asset, shock_log = mk.shock_day, mk.shock_asset, mk.shock_log
+    history, block_days = mk.history, mk.block_days
+    historical = history.shape[0] > 0
+    cursor[0] = 0
     obligation_day, rec_of_day, interval_of_day = rec.obligation_day, rec.rec_of_day, rec.interval_of_day
     secured, haircut, first_trigger, rate = ln.secured, ln.haircut, ln.first_trigger, ln.rate
     dt = rec.dt
+    ltv_hist = out.ltv_hist
     cash_lo = rec.money_scale * 1e-7
     cash_hi = cash_lo * 10.0**AMOUNT_DECADES
 
@@ -267,16 +401,45 @@ def simulate_path(
     b_f[B_EQUITY0] = _equity(asset_f, loan_f, b_f)
     cash_seen = b_f[B_CASH]
     cash_bin = log_bin(cash_seen, cash_lo, cash_hi, AMOUNT_BINS)
+    quiet = _refresh_gates(0, ln, rec, listing_day, asset_f, pledged, loan_f, loan_i)
+    gate_day = 0
     if rec_of_day[0] >= 0:
-        _record_ltv(rec_of_day[0], ln, asset_f, pledged, loan_f, out, slot)
-        out.cash_hist[slot, rec_of_day[0], cash_bin] += 1
+        _record_ltv(0, rec_of_day[0], secured, haircut, listing_day, asset_f, pledged, loan_f, loan_i, b_f, ltv_hist, slot)
+        out.cash_hist[slot, cash_bin, rec_of_day[0]] += 1
 
-    for t in range(1, horizon + 1):
-        # the market moves
-        step_log_values(
-            asset_f, A_LOGV, drift_dt, vol_sqrt_dt, chol, jump_mean_per_day, jump_p0,
-            jump_log_mean, jump_log_stdev, diffusion_rng, jump_rng, z, jumped, sign,
-        )
+    t = 1
+    while t <= horizon:
+        stepped = False
+        if quiet and t >= rec.fast_from_day:
+            # a stretch of quiet days runs in a tight loop until an event is due or a gate trips
+            stop = min(rec.next_busy_day[t], gate_day + GATE_DAYS, horizon + 1)
+            for l in range(n_loans):
+                if loan_i[l, I_STATUS] == c.ACTIVE and loan_i[l, I_MATURITY] < stop:
+                    stop = loan_i[l, I_MATURITY]
+            if stop > t:
+                t = _quiet_days(
+                    t, stop, rec, ln, asset_f, pledged, loan_f, loan_i, b_f, z, jumped, sign, drift_dt, vol_sqrt_dt, chol,
+                    jump_mean_per_day, jump_p0, jump_log_mean, jump_log_stdev, diffusion_rng, jump_rng, listing_day,
+                    cash_bin, out, slot, historical, history, block_days, cursor,
+                )
+                if t < 0:  # a gate tripped on day -t after the market moved: finish that day below
+                    t = -t
+                    stepped = True
+                elif t > horizon:
+                    break
+        if not stepped:
+            # the market moves (public prices are materialised lazily: see _sync_prices)
+            if historical:
+                step_historical(
+                    asset_f, A_LOGV, history, block_days, t, diffusion_rng, cursor, jump_mean_per_day, jump_p0,
+                    jump_log_mean, jump_log_stdev, jump_rng, jumped, sign,
+                )
+            else:
+                step_log_values(
+                    asset_f, A_LOGV, drift_dt, vol_sqrt_dt, chol, jump_mean_per_day, jump_p0,
+                    jump_log_mean, jump_log_stdev, diffusion_rng, jump_rng, z, jumped, sign,
+                )
+        busy = obligation_day[t]
         any_shock = False
         while shock < shock_day.shape[0] and shock_day[shock] == t:
             asset_f[shock_asset[shock], A_LOGV] += shock_log[shock]
@@ -284,50 +447,74 @@ def simulate_path(
             any_shock = True
             shock += 1
         for a in range(n_assets):
-            if t >= listing_day[a]:
-                new_price = math.exp(asset_f[a, A_LOGV] + asset_f[a, A_PERM])
-                if t == listing_day[a]:
-                    log_event(log, log_n, t, c.E_LISTING, -1, a, new_price)
-            elif valuation_event(t, mark_every[a], mark_prob[a], event_rng) or jumped[a] or shocked[a]:
-                new_price = math.exp(asset_f[a, A_LOGV])
-                log_event(log, log_n, t, c.E_MARK, -1, a, new_price)
-            else:
-                new_price = asset_f[a, A_PRICE]
-            revalue(a, new_price, asset_f, b_f)
-            asset_f[a, A_PRE] = new_price
+            if t < listing_day[a]:  # private: the mark moves only at valuation events
+                if valuation_event(t, mark_every[a], mark_prob[a], event_rng) or jumped[a] or shocked[a]:
+                    new_price = math.exp(asset_f[a, A_LOGV])
+                    revalue(a, new_price, asset_f, b_f)
+                    asset_f[a, A_PRE] = new_price
+                    log_event(log, log_n, t, c.E_MARK, -1, a, new_price)
+                    busy = True
+            elif t == listing_day[a]:
+                log_event(log, log_n, t, c.E_LISTING, -1, a, math.exp(asset_f[a, A_LOGV] + asset_f[a, A_PERM]))
+                busy = True
         if any_shock:
             for a in range(n_assets):
                 shocked[a] = False
         for l in range(n_loans):
             status = loan_i[l, I_STATUS]
+            if status == c.CALLED or status == c.DEFAULTED or (status == c.ACTIVE and loan_i[l, I_MATURITY] == t):
+                busy = True
             if rate[l] != 0.0 and (status == c.ACTIVE or status == c.CALLED or status == c.DEFAULTED):
                 accrual = loan_f[l, L_PRINCIPAL] * rate[l] * dt
                 loan_f[l, L_ACCRUED] += accrual
                 b_f[B_PNL_INTEREST] -= accrual
 
-        # obligations, covenants, responses, liquidations: only on days that need them
-        if _needs_resolution(t, obligation_day, secured, haircut, first_trigger, asset_f, pledged, loan_f, loan_i):
-            resolve_day(
-                t, refinance_u, mk, ln, bw, asset_f, pledged, lender_sold, loan_f, loan_i, b_f, b_i,
-                sold_interval, interval_of_day[t], log, log_n,
-            )
-            # today's impact: part of it stays in tomorrow's price; the day's sale counters reset
-            for a in range(n_assets):
-                if asset_f[a, A_SOLD] > 0.0:
-                    moved = impact_fraction(mk.impact_y[a], mk.sigma_daily[a], asset_f[a, A_SOLD], mk.adv[a])
-                    asset_f[a, A_PERM] += math.log(1.0 - mk.impact_permanent[a] * moved)
-                    asset_f[a, A_SOLD] = 0.0
-                    asset_f[a, A_BSOLD] = 0.0
-                    for l in range(n_loans):
-                        lender_sold[l, a] = 0.0
-            _check_ledger(asset_f, loan_f, b_f)
+        # is a trigger within reach? single public-asset pools answer in log space, without exp
+        if not busy:
+            if t - gate_day >= GATE_DAYS:
+                quiet = _refresh_gates(t, ln, rec, listing_day, asset_f, pledged, loan_f, loan_i)
+                gate_day = t
+            exact = False
+            for l in range(n_loans):
+                if loan_i[l, I_STATUS] == c.ACTIVE and secured[l]:
+                    a = loan_i[l, I_GATE_ASSET]
+                    if a < 0:
+                        exact = True
+                    elif asset_f[a, A_LOGV] + asset_f[a, A_PERM] <= loan_f[l, L_LOG_BARRIER]:
+                        busy = True
+            if exact and not busy:
+                _sync_prices(t, listing_day, asset_f, b_f)
+                busy = _needs_resolution(t, obligation_day, secured, haircut, first_trigger, asset_f, pledged, loan_f, loan_i)
+
+        # obligations, covenants, responses, liquidations
+        if busy:
+            _sync_prices(t, listing_day, asset_f, b_f)
+            if _needs_resolution(t, obligation_day, secured, haircut, first_trigger, asset_f, pledged, loan_f, loan_i):
+                resolve_day(
+                    t, refinance_u, mk, ln, bw, asset_f, pledged, lender_sold, loan_f, loan_i, b_f, b_i,
+                    sold_interval, interval_of_day[t], log, log_n,
+                )
+                # today's impact: part of it stays in tomorrow's price; the day's sale counters reset
+                for a in range(n_assets):
+                    if asset_f[a, A_SOLD] > 0.0:
+                        moved = impact_fraction(mk.impact_y[a], mk.sigma_daily[a], asset_f[a, A_SOLD], mk.adv[a])
+                        asset_f[a, A_PERM] += math.log(1.0 - mk.impact_permanent[a] * moved)
+                        asset_f[a, A_SOLD] = 0.0
+                        asset_f[a, A_BSOLD] = 0.0
+                        for l in range(n_loans):
+                            lender_sold[l, a] = 0.0
+                _check_ledger(asset_f, loan_f, b_f)
+            quiet = _refresh_gates(t, ln, rec, listing_day, asset_f, pledged, loan_f, loan_i)
+            gate_day = t
         r = rec_of_day[t]
         if r >= 0:
-            _record_ltv(r, ln, asset_f, pledged, loan_f, out, slot)
+            _record_ltv(t, r, secured, haircut, listing_day, asset_f, pledged, loan_f, loan_i, b_f, ltv_hist, slot)
             if b_f[B_CASH] != cash_seen:
                 cash_seen = b_f[B_CASH]
                 cash_bin = log_bin(cash_seen, cash_lo, cash_hi, AMOUNT_BINS)
-            out.cash_hist[slot, r, cash_bin] += 1
+            out.cash_hist[slot, cash_bin, r] += 1
+        t += 1
+    _sync_prices(horizon, listing_day, asset_f, b_f)
     _check_ledger(asset_f, loan_f, b_f)
 
     # the horizon: a pool still being sold is valued at today's prices (private: less the discount)
@@ -435,13 +622,14 @@ def _run_blocks_python(mk, ln, bw, rec, seed, first_block, n_blocks, block_paths
         refinance_u = np.zeros((n_loans, REFINANCE_DRAWS))
         pair_i = np.zeros(n_loans + 1, dtype=np.int64)
         pair_f = np.zeros(n_loans + 1)
+        cursor = np.zeros(1, dtype=np.int64)  # historical model: the path's block start in the history
         for j in range(s, n_blocks, n_slots):
             start = (first_block + j) * block_paths
             stop = min(start + block_paths, n_paths)
             for path in range(start, stop):
                 simulate_path(
                     path, seed, mk, ln, bw, rec, asset_f, loan_f, loan_i, b_f, b_i, pledged, lender_sold, z,
-                    jumped, shocked, rng, refinance_u, pair_i, pair_f, out, j, s, log, log_n,
+                    jumped, shocked, rng, refinance_u, pair_i, pair_f, out, j, s, log, log_n, cursor,
                 )
 
 

@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from margincall.errors import SimulationError
 from margincall.model.scenario import Scenario
 
 RESPONSE_CODES = {"cash": 0, "pledge": 1, "sell": 2}
@@ -38,6 +39,8 @@ class MarketArrays(NamedTuple):
     shock_day: np.ndarray  # [S] sorted by day
     shock_asset: np.ndarray  # [S]
     shock_log: np.ndarray  # [S] log of the relative move on that day
+    history: np.ndarray  # [T, A] daily log returns the historical model replays; shape (0, A) under gbm
+    block_days: int  # length of a replayed block of history, days (historical model)
 
 
 class LoanArrays(NamedTuple):
@@ -85,6 +88,8 @@ class Recording(NamedTuple):
     money_scale: float  # scale of amount histograms (total principal), currency
     equity_scale: float  # scale of the equity histogram, currency
     antithetic: bool  # paths 2k and 2k+1 share their draws, the diffusion's with opposite signs
+    next_busy_day: np.ndarray  # [H + 2] first day >= t with an obligation, a shock or a listing
+    fast_from_day: int  # first day with no unlisted private asset that has valuation events or jumps
 
 
 class EngineInputs(NamedTuple):
@@ -112,15 +117,63 @@ def correlation_factor(matrix: np.ndarray) -> np.ndarray:
         return factor / np.linalg.norm(factor, axis=1, keepdims=True)
 
 
-def recorded_days(horizon: int, max_points: int = 253) -> np.ndarray:
+def recorded_days(horizon: int, max_points: int = 127) -> np.ndarray:
     """Days at which fan-chart quantiles are recorded: every day up to `max_points`, else an even grid."""
     if horizon + 1 <= max_points:
         return np.arange(horizon + 1, dtype=np.int64)
     return np.unique(np.round(np.linspace(0, horizon, max_points)).astype(np.int64))
 
 
-def lower(scenario: Scenario, *, antithetic: bool = False) -> EngineInputs:
-    """Arrays for the kernels from a validated scenario."""
+def _next_busy_days(horizon: int, obligation_day: np.ndarray, market: MarketArrays) -> np.ndarray:
+    busy = obligation_day.copy()
+    busy[market.shock_day[market.shock_day <= horizon]] = True
+    busy[market.listing_day[(market.listing_day > 0) & (market.listing_day <= horizon)]] = True
+    nxt = np.full(horizon + 2, horizon + 1, dtype=np.int64)
+    for t in range(horizon, -1, -1):
+        nxt[t] = t if busy[t] else nxt[t + 1]
+    return nxt
+
+
+def _fast_from_day(assets: list, market: MarketArrays) -> int:
+    """Quiet stretches skip the daily valuation-event draws, so they start only once no private
+    asset that can be re-marked (scheduled or random marks, jumps) is still unlisted."""
+    day = 0
+    for i, a in enumerate(assets):
+        eventful = a.kind == "private" and (market.mark_every[i] > 0 or market.mark_prob[i] > 0 or market.jump_mean_per_day[i] > 0)
+        if eventful:
+            day = max(day, int(market.listing_day[i]))
+    return day
+
+
+def _history_arrays(scenario: Scenario, history: np.ndarray | None) -> tuple[np.ndarray, int]:
+    """The replayed returns [T, A] and the block length; (empty, 1) under the gbm model."""
+    n_assets = len(scenario.assets)
+    if not scenario.historical:
+        if history is not None:
+            raise SimulationError("returns to replay were given, but the scenario's market model is not historical")
+        return np.zeros((0, n_assets)), 1
+    block_days = scenario.market.block_days  # type: ignore[union-attr]
+    if history is None:
+        raise SimulationError(
+            "the historical market model replays returns that lower() does not read: "
+            "pass history=margincall.api.history.history_returns(scenario)"
+        )
+    history = np.ascontiguousarray(history, dtype=np.float64)
+    if history.ndim != 2 or history.shape[1] != n_assets:
+        raise SimulationError(f"history must be daily log returns [days, {n_assets} assets]; got shape {history.shape}")
+    if history.shape[0] < block_days:
+        raise SimulationError(f"history has {history.shape[0]} days of returns, fewer than market.block_days ({block_days})")
+    if not np.all(np.isfinite(history)):
+        raise SimulationError("history has missing or infinite returns")
+    return history, int(block_days)
+
+
+def lower(scenario: Scenario, *, antithetic: bool = False, history: np.ndarray | None = None) -> EngineInputs:
+    """Arrays for the kernels from a validated scenario.
+
+    Under the historical market model `history` holds the daily log returns to replay, [days,
+    assets] in asset order (see `margincall.api.history.history_returns`); the impact law's
+    daily volatility is then their sample standard deviation."""
     asset_ids = tuple(scenario.assets)
     loan_ids = tuple(scenario.loans)
     index = {a: i for i, a in enumerate(asset_ids)}
@@ -153,12 +206,16 @@ def lower(scenario: Scenario, *, antithetic: bool = False) -> EngineInputs:
             if start + k <= horizon:
                 shocks.append((start + k, index[shock.asset], log_move / shock.over_days))
     shocks.sort(key=lambda s: (s[0], s[1]))
+    replayed, block_days = _history_arrays(scenario, history)
+    sigma_daily = sigma * math.sqrt(dt)
+    if replayed.shape[0] > 0:
+        sigma_daily = replayed.std(axis=0, ddof=1) if replayed.shape[0] > 1 else np.zeros(n_assets)
 
     market = MarketArrays(
         value0=np.array([a.value for a in assets]),
         drift_dt=(mu - 0.5 * sigma**2) * dt,
         vol_sqrt_dt=sigma * math.sqrt(dt),
-        sigma_daily=sigma * math.sqrt(dt),
+        sigma_daily=sigma_daily,
         chol=correlation_factor(scenario.correlation_matrix()),
         jump_mean_per_day=jump_rate * dt,
         jump_p0=np.exp(-jump_rate * dt),
@@ -178,6 +235,8 @@ def lower(scenario: Scenario, *, antithetic: bool = False) -> EngineInputs:
         shock_day=np.array([s[0] for s in shocks], dtype=np.int64),
         shock_asset=np.array([s[1] for s in shocks], dtype=np.int64),
         shock_log=np.array([s[2] for s in shocks], dtype=np.float64),
+        history=replayed,
+        block_days=block_days,
     )
 
     pledge = np.zeros((n_loans, n_assets))
@@ -263,6 +322,8 @@ def lower(scenario: Scenario, *, antithetic: bool = False) -> EngineInputs:
         money_scale=total_principal,
         equity_scale=max(abs(equity0), total_principal) * 1e-4,
         antithetic=antithetic,
+        next_busy_day=_next_busy_days(horizon, obligation_day, market),
+        fast_from_day=_fast_from_day(assets, market),
     )
     lenders = tuple(loan.lender or loan_id for loan_id, loan in scenario.loans.items())
     return EngineInputs(market, loan_arrays, borrower, recording, asset_ids, loan_ids, lenders)

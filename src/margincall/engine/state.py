@@ -31,7 +31,11 @@ L_LOSS = 2  # the lender's loss
 L_CURE_PAID = 3  # paid by the borrower to cure calls
 L_RECOVERED = 4  # recovered by the lender from liquidation and recourse
 L_EXPOSURE = 5  # debt at default
-N_LOAN_F = 6
+L_LOG_BARRIER = 6  # quiet-day gate: the pool's log price at or below which a trigger may be reached
+L_LOG_POOL = 7  # log(pledged units * (1 - haircut)) of a single-asset pool
+L_LOG_DEBT = 8  # log of L_DEBT_LOGGED
+L_DEBT_LOGGED = 9  # the debt whose log is in L_LOG_DEBT
+N_LOAN_F = 10
 
 # loan_i[l, column]
 I_STATUS = 0
@@ -43,7 +47,8 @@ I_FIRST_CALL = 5
 I_FIRST_DEFAULT = 6
 I_DEFAULT_DAY = 7
 I_REFINANCINGS = 8
-N_LOAN_I = 9
+I_GATE_ASSET = 9  # the one public asset of the loan's pool (quiet-day gate), or -1
+N_LOAN_I = 10
 
 # b_f[column], currency
 B_CASH = 0

@@ -1,4 +1,5 @@
-"""One trading day of the market on one path: correlated GBM with jumps, and private marks.
+"""One trading day of the market on one path: correlated GBM with jumps, or replayed history
+(a block bootstrap) with jumps, and private marks.
 
 Kernels work on one path's state (arrays over assets) so the caller can stream over days
 without storing a path's history.
@@ -43,7 +44,23 @@ def step_log_values(
         for b in range(a + 1):
             eps += chol[a, b] * z[b]
         asset_state[a, column] += drift_dt[a] + vol_sqrt_dt[a] * eps
-    for a in range(n):
+    add_jumps(asset_state, column, jump_mean_per_day, jump_p0, jump_log_mean, jump_log_stdev, jump_rng, jumped)
+
+
+@inline_kernel
+def add_jumps(
+    asset_state: np.ndarray,
+    column: int,
+    jump_mean_per_day: np.ndarray,
+    jump_p0: np.ndarray,
+    jump_log_mean: np.ndarray,
+    jump_log_stdev: np.ndarray,
+    jump_rng: np.ndarray,
+    jumped: np.ndarray,
+) -> None:
+    """Add today's compound Poisson log jumps to every asset's log value; `jumped[a]` says
+    whether asset a jumped."""
+    for a in range(asset_state.shape[0]):
         jumped[a] = False
         if jump_mean_per_day[a] > 0.0:
             count = poisson_small(jump_rng, jump_mean_per_day[a], jump_p0[a])
@@ -51,6 +68,42 @@ def step_log_values(
                 jumped[a] = True
                 for _ in range(count):
                     asset_state[a, column] += jump_log_mean[a] + jump_log_stdev[a] * normal(jump_rng)
+
+
+@inline_kernel
+def step_historical(
+    asset_state: np.ndarray,
+    column: int,
+    history: np.ndarray,
+    block_days: int,
+    day: int,
+    diffusion_rng: np.ndarray,
+    cursor: np.ndarray,
+    jump_mean_per_day: np.ndarray,
+    jump_p0: np.ndarray,
+    jump_log_mean: np.ndarray,
+    jump_log_stdev: np.ndarray,
+    jump_rng: np.ndarray,
+    jumped: np.ndarray,
+    sign: float,
+) -> None:
+    """Advance every asset's log value by one day of replayed history (a block bootstrap), in place.
+
+    Days 1 .. block_days replay rows cursor .. cursor + block_days - 1 of `history` [T, A] (daily
+    log returns, all assets on the same row), and so on: on days 1, 1 + block_days, 1 + 2 block_days,
+    ... `cursor[0]` (the path's block start) jumps to a row drawn uniformly from 0 .. T - block_days
+    with the path's diffusion stream. Jumps are added on top as under GBM; `sign` -1 replays the
+    negated returns (the antithetic partner of a path).
+    """
+    offset = (day - 1) % block_days
+    if offset == 0:
+        starts = history.shape[0] - block_days + 1
+        start = int(uniform(diffusion_rng) * starts)
+        cursor[0] = start if start < starts else starts - 1
+    row = cursor[0] + offset
+    for a in range(asset_state.shape[0]):
+        asset_state[a, column] += sign * history[row, a]
+    add_jumps(asset_state, column, jump_mean_per_day, jump_p0, jump_log_mean, jump_log_stdev, jump_rng, jumped)
 
 
 @inline_kernel

@@ -62,8 +62,17 @@ class Asset(_Frozen):
         description="public: priced every trading day; private: fair value observed only at valuation events."
     )
     value: PositiveMoney = Field(description="Currency value of the borrower's whole holding on day 0.")
-    volatility: float = Field(ge=0.0, description="Annual volatility of the log value (0.3 = 30% a year).")
-    drift: float = Field(default=0.0, description="Annual arithmetic drift mu (0.05 = 5% a year); default 0.")
+    volatility: float = Field(
+        ge=0.0,
+        description=(
+            "Annual volatility of the log value (0.3 = 30% a year). Ignored by the historical market model, "
+            "which replays the returns of a prices file (price impact then uses their daily sd)."
+        ),
+    )
+    drift: float = Field(
+        default=0.0,
+        description="Annual arithmetic drift mu (0.05 = 5% a year); default 0. Ignored by the historical market model.",
+    )
     adv: PositiveMoney | None = Field(
         default=None, description="Average daily traded value of the asset, in currency per day (public assets)."
     )
@@ -78,7 +87,9 @@ class Asset(_Frozen):
     impact_permanent: Fraction = Field(
         default=0.5, description="Share of a day's price impact that persists to the next day; default 0.5."
     )
-    jumps: Jumps | None = Field(default=None, description="Jump process; none if omitted.")
+    jumps: Jumps | None = Field(
+        default=None, description="Jump process; none if omitted. Under the historical market model, added to the replayed returns."
+    )
     marks: Marks | None = Field(
         default=None,
         description="Valuation events of a private asset; with neither marks nor jumps it keeps its day-0 mark.",
@@ -214,6 +225,41 @@ class Shock(_Frozen):
     over_days: int = Field(default=1, ge=1, description="Spread the move evenly (in log terms) over this many days.")
 
 
+class MarketModel(_Frozen):
+    """How asset values move: `gbm` (correlated geometric Brownian motion with jumps, from each
+    asset's drift, volatility and jumps and the scenario's correlation) or `historical` (a block
+    bootstrap of the daily log returns in a prices file)."""
+
+    model: Literal["gbm", "historical"] = Field(
+        default="gbm",
+        description=(
+            "gbm: the assets' drift, volatility, jumps and correlation drive the values (default). "
+            "historical: each path replays blocks of block_days consecutive days of real daily log returns "
+            "from `prices`, all assets on the same dates (so their co-movement is the data's); every "
+            "block_days trading days a path jumps to a uniformly random start date. drift, volatility and "
+            "correlation are then ignored; jumps and shocks still apply on top. With antithetic pairs the "
+            "second path of a pair replays its partner's returns with the opposite sign."
+        ),
+    )
+    prices: str | None = Field(
+        default=None,
+        description=(
+            "Path of a CSV of daily prices (or values): the first column holds dates (YYYY-MM-DD), each "
+            "other column one series, one row per trading day. Relative to the scenario file's folder. "
+            "Rows where a used column is empty are skipped. Needed by the historical model."
+        ),
+    )
+    block_days: int = Field(
+        default=20,
+        ge=1,
+        description="Length in trading days of each replayed block of consecutive returns; default 20 (about a month).",
+    )
+    columns: dict[str, str] | None = Field(
+        default=None,
+        description="CSV column replayed for each asset, by asset id; default: the column named like the asset id.",
+    )
+
+
 class Scenario(_Frozen):
     """A borrower, its holdings, its loans and the market they live in."""
 
@@ -232,6 +278,9 @@ class Scenario(_Frozen):
         default_factory=list, description="Pairs [asset, asset, rho] of daily return correlation; pairs not listed are 0."
     )
     shocks: list[Shock] = Field(default_factory=list, description="Instantaneous moves.")
+    market: MarketModel | None = Field(
+        default=None, description="The market model: gbm (default) or historical (a block bootstrap of real returns)."
+    )
     borrower: Borrower
     loans: dict[str, Loan] = Field(min_length=1, description="Loans by id.")
 
@@ -255,6 +304,16 @@ class Scenario(_Frozen):
     @property
     def asset_ids(self) -> list[str]:
         return list(self.assets)
+
+    @property
+    def historical(self) -> bool:
+        """Whether the market replays real returns (market.model: historical)."""
+        return self.market is not None and self.market.model == "historical"
+
+    def history_columns(self) -> dict[str, str]:
+        """The prices-file column replayed for each asset (historical model), in asset order."""
+        mapping = (self.market.columns if self.market is not None else None) or {}
+        return {asset_id: mapping.get(asset_id, asset_id) for asset_id in self.assets}
 
     def correlation_matrix(self) -> np.ndarray:
         """The full correlation matrix over assets in scenario order."""
@@ -354,6 +413,21 @@ def scenario_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
                     f"{eigenvalues.min():.4g}); make the pairwise correlations consistent",
                 )
             )
+
+    market = scenario.market
+    if market is not None:
+        if market.model == "historical":
+            if market.prices is None:
+                problems.append(
+                    (("market", "prices"), "the historical model replays a prices CSV; give its path (relative to the scenario file)")
+                )
+        else:
+            for field in ("prices", "columns"):
+                if getattr(market, field) is not None:
+                    problems.append((("market", field), f"only the historical model reads {field}; set model: historical or remove it"))
+        for asset_id in market.columns or {}:
+            if asset_id not in scenario.assets:
+                unknown(("market", "columns", asset_id), asset_id)
 
     horizon = scenario.horizon
     for i, shock in enumerate(scenario.shocks):

@@ -217,9 +217,9 @@ def _loan_view(index: int, loan_id: str, r: LoanResult, scenario: Scenario, resu
     figures: list[tuple[str, go.Figure | None, str]] = []
     if loan is not None:
         figures.append((f"fig-{slug}-ltv", charts.ltv_fan(loan_id, r, loan), "Unsecured loan: no LTV."))
-    days_of_loan = r.ltv_quantiles["day"] if r.ltv_quantiles else days
+    every_day = list(range(len(r.p_margin_call_by_day)))  # the curves are daily (0 .. horizon)
     figures += [
-        (f"fig-{slug}-probability", charts.probability_curves(loan_id, days_of_loan, r, paths), ""),
+        (f"fig-{slug}-probability", charts.probability_curves(loan_id, every_day, r, paths), ""),
         (f"fig-{slug}-first-call", charts.first_call_box(loan_id, r),
          "No path had a margin call: no first-call day to show."),
         (f"fig-{slug}-loss", charts.loss_chart(loan_id, r, cur), ""),
