@@ -4,6 +4,7 @@ time each variance-reduction method needs to reach a target standard error."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import subprocess
@@ -75,9 +76,11 @@ def _floor(threads: int, assets: int, paths: int, days: int = 504) -> dict[str, 
 
     numba.set_num_threads(threads)
     floor_kernel(1024, 8, assets, 1, 0.0, 0.02)  # compile or load
-    started = time.perf_counter()
-    floor_kernel(paths, days, assets, 1, 0.0, 0.02)
-    wall = time.perf_counter() - started
+    wall = math.inf
+    for _ in range(3):  # the best of three: the floor is what the machine can do
+        started = time.perf_counter()
+        floor_kernel(paths, days, assets, 1, 0.0, 0.02)
+        wall = min(wall, time.perf_counter() - started)
     return {"wall_s": wall, "asset_days_per_s": paths * days * assets / wall, "threads": threads}
 
 
@@ -113,10 +116,10 @@ def run_benchmark(config: BenchConfig = BenchConfig(), say: Say = lambda _: None
             say(f"engine: workload ({name}), {config.paths:,} paths, {label.replace('_', ' ')}")
             engine[f"{name}_{label}"] = _worker(name, config.paths, threads)
     report["engine"] = engine
-    say(f"numpy peer: {config.numpy_paths:,} paths")
-    report["numpy_peer"] = numpy_peer(config.numpy_paths)
+    say(f"numpy peer: {config.numpy_paths:,} paths (best of three)")
+    report["numpy_peer"] = min((numpy_peer(config.numpy_paths) for _ in range(3)), key=lambda r: r["wall_s"])
     report["numpy_peer"]["path_days_per_s"] = report["numpy_peer"]["path_days"] / report["numpy_peer"]["wall_s"]
-    report["numpy_streaming"] = numpy_streaming(config.numpy_paths)
+    report["numpy_streaming"] = min((numpy_streaming(config.numpy_paths) for _ in range(3)), key=lambda r: r["wall_s"])
     report["numpy_streaming"]["path_days_per_s"] = report["numpy_streaming"]["path_days"] / report["numpy_streaming"]["wall_s"]
     say(f"QuantLib peer: {config.quantlib_paths:,} paths")
     ql = quantlib_peer(config.quantlib_paths)

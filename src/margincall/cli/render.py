@@ -34,8 +34,12 @@ def describe_scenario(scenario: Scenario) -> list[str]:
         f"{len(scenario.assets)} assets, {len(scenario.loans)} loans, horizon {scenario.horizon} trading days "
         f"({scenario.horizon / scenario.days_per_year:.2f} years), currency {scenario.currency}"
     )
+    historical = scenario.market is not None and scenario.market.model == "historical"
+    if historical:
+        lines.append(f"  market: historical returns from {scenario.market.prices}, in blocks of {scenario.market.block_days} days")
     for asset_id, a in scenario.assets.items():
-        lines.append(f"  asset {asset_id}: {a.kind}, value {money(a.value)}, volatility {a.volatility:.0%}/yr")
+        moves = "returns replayed" if historical else f"volatility {a.volatility:.0%}/yr"
+        lines.append(f"  asset {asset_id}: {a.kind}, value {money(a.value)}, {moves}")
     for loan_id, loan in scenario.loans.items():
         if loan.secured:
             pool = ", ".join(f"{f:.0%} of {a}" for a, f in (loan.collateral or {}).items())

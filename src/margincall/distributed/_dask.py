@@ -27,6 +27,7 @@ from distributed import CancelledError, Client, KilledWorker, LocalCluster, as_c
 
 from margincall._version import __version__
 from margincall.api.results import SimulationResult, build_result
+from margincall.api.history import history_returns
 from margincall.api.simulate import BLOCK_PATHS, Progress, check_run_args, run_statistics
 from margincall.api.statistics import RunStatistics
 from margincall.engine.lower import EngineInputs, lower
@@ -169,7 +170,9 @@ class DaskSession:
         plan = plan_tasks(paths, n_workers=self.n_threads, blocks_per_task=blocks_per_task)
         # The inputs travel once to the cluster as the result of a task rather than as scattered data:
         # a task has a recipe, so if the worker holding the inputs dies they are lowered again.
-        inputs_future = client.submit(lower, scenario, antithetic=antithetic, pure=False, retries=self.retries)
+        # a historical market's returns are read here, so that workers need not see the file
+        history = history_returns(scenario)
+        inputs_future = client.submit(lower, scenario, antithetic=antithetic, history=history, pure=False, retries=self.retries)
         futures = [
             client.submit(task, inputs_future, paths=paths, seed=seed, first_block=first, n_blocks=count,
                           pure=False, retries=self.retries)
@@ -221,7 +224,8 @@ class DaskSession:
         check_run_args(paths, seed, antithetic)
         started = time.perf_counter()
         paths, seed = int(paths), int(seed)
-        inputs = lower(scenario, antithetic=antithetic)  # a scenario that cannot be lowered fails before any task
+        # a scenario that cannot be lowered fails before any task
+        inputs = lower(scenario, antithetic=antithetic, history=history_returns(scenario))
         stats = self.statistics(scenario, paths=paths, seed=seed, blocks_per_task=blocks_per_task,
                                 progress=progress, task=task, antithetic=antithetic)
         return build_result(

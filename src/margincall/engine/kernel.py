@@ -201,7 +201,7 @@ def _needs_resolution(t, obligation_day, secured, haircut, first_trigger, asset_
     return False
 
 
-GATE_DAYS = 16  # the quiet-day gates allow for this many days of interest accrual
+GATE_DAYS = 64  # the quiet-day gates allow for this many days of interest accrual
 
 
 @inline_kernel
