@@ -57,16 +57,7 @@ def parse_scenario(
     A historical market's `prices` file is taken relative to `base_dir` (the scenario file's
     folder; the working folder when None), stored as an absolute path, and read here, so that a
     missing file, column or too short a history is reported with the scenario's other problems."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError(source, [(where, f"YAML syntax error: {problem}")]) from None
-    if not isinstance(data, dict):
-        raise ScenarioError(source, [("top level", "a scenario is a YAML mapping with keys assets, borrower, loans, ...")])
+    data, root = read_yaml_mapping(text, source, "a scenario is a YAML mapping with keys assets, borrower, loans, ...")
     if data.get("name") is None and default_name is not None:
         data["name"] = default_name
     try:
@@ -80,6 +71,22 @@ def parse_scenario(
     if problems:
         raise ScenarioError(source, [(_where(loc, root), message) for loc, message in problems])
     return scenario
+
+
+def read_yaml_mapping(text: str, source: str, expected: str) -> tuple[dict[str, Any], yaml.Node | None]:
+    """YAML text as a mapping, with its node tree (for line numbers); a `ScenarioError` naming the
+    line of a syntax error, or saying `expected` when the top level is not a mapping."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError(source, [(where, f"YAML syntax error: {problem}")]) from None
+    if not isinstance(data, dict):
+        raise ScenarioError(source, [("top level", expected)])
+    return data, root
 
 
 def scenario_json_schema() -> dict[str, Any]:

@@ -23,7 +23,6 @@ from margincall.engine.kernel import (
     BS_EQUITY_SQ,
     BS_EXEC_COST,
     BS_LAR,
-    BS_LAR_SQ,
     BS_SOLD,
     BS_SOLD_SQ,
     LS_CURE_PAID,

@@ -33,10 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from margincall.api.loading import _where
+from margincall.api.loading import _where, read_yaml_mapping
 from margincall.api.results import SimulationResult
 from margincall.api.simulate import simulate
 from margincall.api.variants import field_value, with_values
@@ -183,15 +182,7 @@ def load_stresses(names: Sequence[str | Path] | None = None) -> list[Stress]:
 
 def parse_stress(text: str, *, source: str = "<stress>", default_name: str | None = None) -> Stress:
     """Validate stress YAML text; errors name each bad field and its line."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
-        raise ScenarioError(source, [(where, f"YAML syntax error: {getattr(exc, 'problem', None) or exc}")]) from None
-    if not isinstance(data, dict):
-        raise ScenarioError(source, [("top level", "a stress is a YAML mapping with keys name, shocks, haircuts, set")])
+    data, root = read_yaml_mapping(text, source, "a stress is a YAML mapping with keys name, shocks, haircuts, set")
     if data.get("name") is None and default_name is not None:
         data["name"] = default_name
     try:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from margincall._jit import inline_kernel, kernel
+from margincall._jit import inline_kernel
 
 LTV_BINS = 360  # 1e-4 .. 1e2, 60 bins a decade (3.9% wide, interpolated)
 LTV_LO = 1e-4

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-from margincall._jit import inline_kernel, kernel
+from margincall._jit import kernel
 
 from margincall.engine import codes as c
 from margincall.engine.state import (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from margincall._jit import inline_kernel, kernel
+from margincall._jit import inline_kernel
 
 MAX_IMPACT = 0.95
 

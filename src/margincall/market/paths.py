@@ -8,7 +8,7 @@ without storing a path's history.
 from __future__ import annotations
 
 import numpy as np
-from margincall._jit import inline_kernel, kernel
+from margincall._jit import inline_kernel
 
 from margincall.market.rng import normal, poisson_small, uniform
 
