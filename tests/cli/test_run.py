@@ -77,3 +77,19 @@ def test_bad_path_count(paths):
     assert out.returncode != 0
     assert "Traceback" not in out.stderr + out.stdout
     assert "--paths" in out.stderr
+
+
+@pytest.mark.slow
+def test_run_on_dask_workers_matches_one_process(tmp_path, data_dir):
+    """`run --workers 2` (a local Dask cluster) writes the same result.json as a run in this process."""
+    results = []
+    for k, extra in enumerate(((), ("--workers", "2"))):
+        folder = tmp_path / str(k)
+        out = _cli("run", str(data_dir / "single-stock.yaml"), "-n", "3072", "-s", "4", "-o", str(folder), *extra)
+        assert out.returncode == 0, out.stderr
+        data = json.loads((folder / "result.json").read_text())
+        data.pop("elapsed_seconds")
+        results.append(data)
+    assert results[0] == results[1]
+    clash = _cli("run", str(data_dir / "single-stock.yaml"), "-n", "1024", "--workers", "2", "--threads", "2")
+    assert clash.returncode != 0 and "--threads" in clash.stderr and "Traceback" not in clash.stderr
