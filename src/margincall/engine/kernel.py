@@ -80,7 +80,7 @@ from margincall.engine.state import (
     revalue,
 )
 from margincall.market.impact import impact_fraction
-from margincall.market.paths import step_historical, step_log_values, valuation_event
+from margincall.market.paths import step_market, valuation_event
 from margincall.market.rng import STREAM_DIFFUSION, STREAM_EVENTS, STREAM_JUMPS, seed_stream, uniform
 
 REFINANCE_DRAWS = 8
@@ -252,7 +252,7 @@ def _refresh_gates(t, ln, rec, listing_day, asset_f, pledged, loan_f, loan_i) ->
 def _quiet_days(
     t, stop, rec, ln, asset_f, pledged, loan_f, loan_i, b_f, z, jumped, sign, drift_dt, vol_sqrt_dt, chol,
     jump_mean_per_day, jump_p0, jump_log_mean, jump_log_stdev, diffusion_rng, jump_rng, listing_day, cash_bin, out, slot,
-    historical, history, block_days, cursor,
+    history, block_days, cursor,
 ) -> int:
     """Days t .. stop - 1 of a quiet path: the market moves, interest accrues, fan charts record,
     and each gated pool's log price is compared with its gate. Returns `stop` when every day
@@ -264,16 +264,10 @@ def _quiet_days(
     ltv_hist, cash_hist = out.ltv_hist, out.cash_hist
     dt = rec.dt
     for day in range(t, stop):
-        if historical:
-            step_historical(
-                asset_f, A_LOGV, history, block_days, day, diffusion_rng, cursor, jump_mean_per_day, jump_p0,
-                jump_log_mean, jump_log_stdev, jump_rng, jumped, sign,
-            )
-        else:
-            step_log_values(
-                asset_f, A_LOGV, drift_dt, vol_sqrt_dt, chol, jump_mean_per_day, jump_p0,
-                jump_log_mean, jump_log_stdev, diffusion_rng, jump_rng, z, jumped, sign,
-            )
+        step_market(
+            asset_f, A_LOGV, day, history, block_days, cursor, drift_dt, vol_sqrt_dt, chol, jump_mean_per_day,
+            jump_p0, jump_log_mean, jump_log_stdev, diffusion_rng, jump_rng, z, jumped, sign,
+        )
         for l in range(n_loans):
             a = loan_i[l, I_GATE_ASSET]
             if a >= 0 and asset_f[a, A_LOGV] + asset_f[a, A_PERM] <= loan_f[l, L_LOG_BARRIER]:
@@ -360,7 +354,6 @@ def simulate_path(
     listing_day, mark_every, mark_prob = mk.listing_day, mk.mark_every, mk.mark_prob
     shock_day, shock_asset, shock_log = mk.shock_day, mk.shock_asset, mk.shock_log
     history, block_days = mk.history, mk.block_days
-    historical = history.shape[0] > 0
     cursor[0] = 0
     obligation_day, rec_of_day, interval_of_day = rec.obligation_day, rec.rec_of_day, rec.interval_of_day
     secured, haircut, first_trigger, rate = ln.secured, ln.haircut, ln.first_trigger, ln.rate
@@ -420,7 +413,7 @@ def simulate_path(
                 t = _quiet_days(
                     t, stop, rec, ln, asset_f, pledged, loan_f, loan_i, b_f, z, jumped, sign, drift_dt, vol_sqrt_dt, chol,
                     jump_mean_per_day, jump_p0, jump_log_mean, jump_log_stdev, diffusion_rng, jump_rng, listing_day,
-                    cash_bin, out, slot, historical, history, block_days, cursor,
+                    cash_bin, out, slot, history, block_days, cursor,
                 )
                 if t < 0:  # a gate tripped on day -t after the market moved: finish that day below
                     t = -t
@@ -429,16 +422,10 @@ def simulate_path(
                     break
         if not stepped:
             # the market moves (public prices are materialised lazily: see _sync_prices)
-            if historical:
-                step_historical(
-                    asset_f, A_LOGV, history, block_days, t, diffusion_rng, cursor, jump_mean_per_day, jump_p0,
-                    jump_log_mean, jump_log_stdev, jump_rng, jumped, sign,
-                )
-            else:
-                step_log_values(
-                    asset_f, A_LOGV, drift_dt, vol_sqrt_dt, chol, jump_mean_per_day, jump_p0,
-                    jump_log_mean, jump_log_stdev, diffusion_rng, jump_rng, z, jumped, sign,
-                )
+            step_market(
+                asset_f, A_LOGV, t, history, block_days, cursor, drift_dt, vol_sqrt_dt, chol, jump_mean_per_day,
+                jump_p0, jump_log_mean, jump_log_stdev, diffusion_rng, jump_rng, z, jumped, sign,
+            )
         busy = obligation_day[t]
         any_shock = False
         while shock < shock_day.shape[0] and shock_day[shock] == t:

@@ -117,3 +117,38 @@ def valuation_event(day: int, every_days: int, event_prob_per_day: float, event_
     if every_days > 0 and day % every_days == 0:
         return True
     return u < event_prob_per_day
+
+
+@inline_kernel
+def step_market(
+    asset_state: np.ndarray,
+    column: int,
+    day: int,
+    history: np.ndarray,
+    block_days: int,
+    cursor: np.ndarray,
+    drift_dt: np.ndarray,
+    vol_sqrt_dt: np.ndarray,
+    chol: np.ndarray,
+    jump_mean_per_day: np.ndarray,
+    jump_p0: np.ndarray,
+    jump_log_mean: np.ndarray,
+    jump_log_stdev: np.ndarray,
+    diffusion_rng: np.ndarray,
+    jump_rng: np.ndarray,
+    z: np.ndarray,
+    jumped: np.ndarray,
+    sign: float,
+) -> None:
+    """One day of the scenario's market model: replayed history when `history` has rows, else
+    correlated GBM; jumps on top either way."""
+    if history.shape[0] > 0:
+        step_historical(
+            asset_state, column, history, block_days, day, diffusion_rng, cursor, jump_mean_per_day, jump_p0,
+            jump_log_mean, jump_log_stdev, jump_rng, jumped, sign,
+        )
+    else:
+        step_log_values(
+            asset_state, column, drift_dt, vol_sqrt_dt, chol, jump_mean_per_day, jump_p0,
+            jump_log_mean, jump_log_stdev, diffusion_rng, jump_rng, z, jumped, sign,
+        )
