@@ -75,6 +75,7 @@ from margincall.engine.state import (
     N_LOAN_I,
     TINY,
     debt,
+    lending_value,
     log_event,
     loan_to_value,
     revalue,
@@ -202,6 +203,7 @@ def _needs_resolution(t, obligation_day, secured, haircut, first_trigger, asset_
 
 
 GATE_DAYS = 64  # the quiet-day gates allow for this many days of interest accrual
+GATE_STATIC = -2  # I_GATE_ASSET of a pool of unlisted private assets whose LTV is below its trigger
 
 
 @inline_kernel
@@ -220,6 +222,9 @@ def _refresh_gates(t, ln, rec, listing_day, asset_f, pledged, loan_f, loan_i) ->
     LTV may reach the first trigger within GATE_DAYS (debt grows by accrual meanwhile):
     log P <= log(D_then / (trigger * units * (1 - haircut))).
 
+    A pool of unlisted private assets only is gated statically (GATE_STATIC) when its LTV stays
+    below the trigger at the marks it has: only a valuation event can change them.
+
     Returns whether the path is quiet: every loan is repaid or closed, or active and unsecured,
     or active with a gated pool (so quiet days can run in `_quiet_days`)."""
     quiet = True
@@ -233,12 +238,22 @@ def _refresh_gates(t, ln, rec, listing_day, asset_f, pledged, loan_f, loan_i) ->
             continue
         only = -1
         count = 0
+        unlisted = 0
         for a in range(asset_f.shape[0]):
             if pledged[l, a] > 0.0:
                 only = a
                 count += 1
-        units = pledged[l, only] * (1.0 - ln.haircut[l, only]) if count == 1 else 0.0
+                if t < listing_day[a]:
+                    unlisted += 1
         debt_then = debt(loan_f, l) + loan_f[l, L_PRINCIPAL] * ln.rate[l] * rec.dt * (GATE_DAYS + 1)
+        if count > 0 and unlisted == count:
+            # marks of unlisted assets stay put until a valuation event, which ends a quiet stretch
+            if debt_then < ln.first_trigger[l] * lending_value(l, pledged, ln.haircut, asset_f):
+                loan_i[l, I_GATE_ASSET] = GATE_STATIC
+            else:
+                quiet = False
+            continue
+        units = pledged[l, only] * (1.0 - ln.haircut[l, only]) if count == 1 else 0.0
         if count != 1 or t < listing_day[only] or units <= 0.0 or debt_then <= 0.0 or not ln.first_trigger[l] < math.inf:
             quiet = False
             continue
@@ -252,12 +267,13 @@ def _refresh_gates(t, ln, rec, listing_day, asset_f, pledged, loan_f, loan_i) ->
 def _quiet_days(
     t, stop, rec, ln, asset_f, pledged, loan_f, loan_i, b_f, z, jumped, sign, drift_dt, vol_sqrt_dt, chol,
     jump_mean_per_day, jump_p0, jump_log_mean, jump_log_stdev, diffusion_rng, jump_rng, listing_day, cash_bin, out, slot,
-    history, block_days, cursor,
+    history, block_days, cursor, mark_every, mark_prob, event_rng, pending_event,
 ) -> int:
     """Days t .. stop - 1 of a quiet path: the market moves, interest accrues, fan charts record,
     and each gated pool's log price is compared with its gate. Returns `stop` when every day
     passed quietly, or -d when a gate tripped on day d (after its market move: the caller
-    finishes that day with the full covenant machinery)."""
+    finishes that day with the full covenant machinery, using the valuation events drawn here,
+    `pending_event[a]` 1 or 0, rather than drawing them again)."""
     n_loans = loan_f.shape[0]
     rate, secured, haircut = ln.rate, ln.secured, ln.haircut
     rec_of_day = rec.rec_of_day
@@ -268,10 +284,22 @@ def _quiet_days(
             asset_f, A_LOGV, day, history, block_days, cursor, drift_dt, vol_sqrt_dt, chol, jump_mean_per_day,
             jump_p0, jump_log_mean, jump_log_stdev, diffusion_rng, jump_rng, z, jumped, sign,
         )
+        # unlisted assets: today's valuation-event draws, kept for the full day if one happens
+        event = False
+        for a in range(asset_f.shape[0]):
+            if day < listing_day[a]:
+                happened = valuation_event(day, mark_every[a], mark_prob[a], event_rng) or jumped[a]
+                pending_event[a] = 1 if happened else 0
+                event = event or happened
+        tripped = event
         for l in range(n_loans):
             a = loan_i[l, I_GATE_ASSET]
             if a >= 0 and asset_f[a, A_LOGV] + asset_f[a, A_PERM] <= loan_f[l, L_LOG_BARRIER]:
-                return -day
+                tripped = True
+        if tripped:
+            return -day
+        for a in range(asset_f.shape[0]):
+            pending_event[a] = -1
         for l in range(n_loans):
             if rate[l] != 0.0 and loan_i[l, I_STATUS] == c.ACTIVE:
                 accrual = loan_f[l, L_PRINCIPAL] * rate[l] * dt
@@ -315,7 +343,7 @@ def _record_ltv(t, r, secured, haircut, listing_day, asset_f, pledged, loan_f, l
 @kernel
 def simulate_path(
     path, seed, mk, ln, bw, rec, asset_f, loan_f, loan_i, b_f, b_i, pledged, lender_sold, z, jumped, shocked,
-    rng, refinance_u, pair_i, pair_f, out, block, slot, log, log_n, cursor,
+    rng, refinance_u, pair_i, pair_f, out, block, slot, log, log_n, cursor, pending_event,
 ) -> None:
     """Simulate one path from day 0 to the horizon and add its outcome to the statistics.
 
@@ -355,6 +383,8 @@ def simulate_path(
     shock_day, shock_asset, shock_log = mk.shock_day, mk.shock_asset, mk.shock_log
     history, block_days = mk.history, mk.block_days
     cursor[0] = 0
+    for a in range(n_assets):
+        pending_event[a] = -1
     obligation_day, rec_of_day, interval_of_day = rec.obligation_day, rec.rec_of_day, rec.interval_of_day
     secured, haircut, first_trigger, rate = ln.secured, ln.haircut, ln.first_trigger, ln.rate
     dt = rec.dt
@@ -403,7 +433,7 @@ def simulate_path(
     t = 1
     while t <= horizon:
         stepped = False
-        if quiet and t >= rec.fast_from_day:
+        if quiet:
             # a stretch of quiet days runs in a tight loop until an event is due or a gate trips
             stop = min(rec.next_busy_day[t], gate_day + GATE_DAYS, horizon + 1)
             for l in range(n_loans):
@@ -413,7 +443,7 @@ def simulate_path(
                 t = _quiet_days(
                     t, stop, rec, ln, asset_f, pledged, loan_f, loan_i, b_f, z, jumped, sign, drift_dt, vol_sqrt_dt, chol,
                     jump_mean_per_day, jump_p0, jump_log_mean, jump_log_stdev, diffusion_rng, jump_rng, listing_day,
-                    cash_bin, out, slot, history, block_days, cursor,
+                    cash_bin, out, slot, history, block_days, cursor, mark_every, mark_prob, event_rng, pending_event,
                 )
                 if t < 0:  # a gate tripped on day -t after the market moved: finish that day below
                     t = -t
@@ -435,7 +465,12 @@ def simulate_path(
             shock += 1
         for a in range(n_assets):
             if t < listing_day[a]:  # private: the mark moves only at valuation events
-                if valuation_event(t, mark_every[a], mark_prob[a], event_rng) or jumped[a] or shocked[a]:
+                if pending_event[a] >= 0:  # drawn by the quiet loop before it handed this day over
+                    event = pending_event[a] == 1
+                    pending_event[a] = -1
+                else:
+                    event = valuation_event(t, mark_every[a], mark_prob[a], event_rng)
+                if event or jumped[a] or shocked[a]:
                     new_price = math.exp(asset_f[a, A_LOGV])
                     revalue(a, new_price, asset_f, b_f)
                     asset_f[a, A_PRE] = new_price
@@ -610,13 +645,14 @@ def _run_blocks_python(mk, ln, bw, rec, seed, first_block, n_blocks, block_paths
         pair_i = np.zeros(n_loans + 1, dtype=np.int64)
         pair_f = np.zeros(n_loans + 1)
         cursor = np.zeros(1, dtype=np.int64)  # historical model: the path's block start in the history
+        pending_event = np.zeros(n_assets, dtype=np.int64)  # valuation events drawn by a quiet stretch
         for j in range(s, n_blocks, n_slots):
             start = (first_block + j) * block_paths
             stop = min(start + block_paths, n_paths)
             for path in range(start, stop):
                 simulate_path(
                     path, seed, mk, ln, bw, rec, asset_f, loan_f, loan_i, b_f, b_i, pledged, lender_sold, z,
-                    jumped, shocked, rng, refinance_u, pair_i, pair_f, out, j, s, log, log_n, cursor,
+                    jumped, shocked, rng, refinance_u, pair_i, pair_f, out, j, s, log, log_n, cursor, pending_event,
                 )
 
 

@@ -89,7 +89,6 @@ class Recording(NamedTuple):
     equity_scale: float  # scale of the equity histogram, currency
     antithetic: bool  # paths 2k and 2k+1 share their draws, the diffusion's with opposite signs
     next_busy_day: np.ndarray  # [H + 2] first day >= t with an obligation, a shock or a listing
-    fast_from_day: int  # first day with no unlisted private asset that has valuation events or jumps
 
 
 class EngineInputs(NamedTuple):
@@ -132,17 +131,6 @@ def _next_busy_days(horizon: int, obligation_day: np.ndarray, market: MarketArra
     for t in range(horizon, -1, -1):
         nxt[t] = t if busy[t] else nxt[t + 1]
     return nxt
-
-
-def _fast_from_day(assets: list, market: MarketArrays) -> int:
-    """Quiet stretches skip the daily valuation-event draws, so they start only once no private
-    asset that can be re-marked (scheduled or random marks, jumps) is still unlisted."""
-    day = 0
-    for i, a in enumerate(assets):
-        eventful = a.kind == "private" and (market.mark_every[i] > 0 or market.mark_prob[i] > 0 or market.jump_mean_per_day[i] > 0)
-        if eventful:
-            day = max(day, int(market.listing_day[i]))
-    return day
 
 
 def _history_arrays(scenario: Scenario, history: np.ndarray | None) -> tuple[np.ndarray, int]:
@@ -323,7 +311,6 @@ def lower(scenario: Scenario, *, antithetic: bool = False, history: np.ndarray |
         equity_scale=max(abs(equity0), total_principal) * 1e-4,
         antithetic=antithetic,
         next_busy_day=_next_busy_days(horizon, obligation_day, market),
-        fast_from_day=_fast_from_day(assets, market),
     )
     lenders = tuple(loan.lender or loan_id for loan_id, loan in scenario.loans.items())
     return EngineInputs(market, loan_arrays, borrower, recording, asset_ids, loan_ids, lenders)
