@@ -62,16 +62,24 @@ def _rotl(x: np.uint64, k: np.uint64) -> np.uint64:
 
 
 @inline_kernel
+def next_u64_words(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64) -> tuple:
+    """xoshiro256** on a state held in four words (registers, in a tight loop): the next 64
+    random bits and the new state."""
+    result = _rotl(s1 * _U5, _R7) * _U9
+    t = s1 << _S17
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    s3 = _rotl(s3, _R45)
+    return result, s0, s1, s2, s3
+
+
+@inline_kernel
 def next_u64(s: np.ndarray) -> np.uint64:
     """xoshiro256**: the next 64 random bits."""
-    result = _rotl(s[1] * _U5, _R7) * _U9
-    t = s[1] << _S17
-    s[2] ^= s[0]
-    s[3] ^= s[1]
-    s[1] ^= s[2]
-    s[0] ^= s[3]
-    s[2] ^= t
-    s[3] = _rotl(s[3], _R45)
+    result, s[0], s[1], s[2], s[3] = next_u64_words(s[0], s[1], s[2], s[3])
     return result
 
 
@@ -100,13 +108,22 @@ _TO_SIGNED = 1.0 / 4503599627370496.0  # 2**-52
 
 
 @inline_kernel
-def normal(s: np.ndarray) -> float:
-    """A standard normal number by the 256-layer ziggurat: one 64-bit draw gives the layer (low
-    8 bits) and a signed uniform (top 53 bits); about 99% of draws accept at once."""
+def _ziggurat_accepts(bits: np.uint64) -> tuple:
+    """The ziggurat's first test on one 64-bit draw: the layer (low 8 bits) and a signed uniform
+    (top 53 bits); about 99% of draws accept at once. Returns (accepted, value)."""
+    i = int(bits & _LOW8)
+    u = float(bits >> _S11) * _TO_SIGNED - 1.0  # in [-1, 1)
+    return abs(u) < _ZIG_RATIO[i], u * _ZIG_X[i]
+
+
+@kernel
+def _normal_rejected(s: np.ndarray, bits: np.uint64) -> float:
+    """The rest of the ziggurat after the first draw `bits` failed the quick test: the tail or
+    the wedge of its layer, then fresh draws until one is accepted. (A call, not inlined: it is
+    rare, and keeping its exp and log out of hot loops leaves their registers alone.)"""
     while True:
-        bits = next_u64(s)
         i = int(bits & _LOW8)
-        u = float(bits >> _S11) * _TO_SIGNED - 1.0  # in [-1, 1)
+        u = float(bits >> _S11) * _TO_SIGNED - 1.0
         if abs(u) < _ZIG_RATIO[i]:
             return u * _ZIG_X[i]
         if i == 0:  # the tail beyond R, by Marsaglia's exponential method
@@ -120,6 +137,30 @@ def normal(s: np.ndarray) -> float:
         f_inner = math.exp(-0.5 * (_ZIG_X[i + 1] * _ZIG_X[i + 1] - xx * xx))
         if f_inner + uniform(s) * (f_outer - f_inner) < 1.0:
             return xx
+        bits = next_u64(s)
+
+
+@inline_kernel
+def normal(s: np.ndarray) -> float:
+    """A standard normal number by the 256-layer ziggurat (Marsaglia and Tsang 2000)."""
+    bits = next_u64(s)
+    accepted, value = _ziggurat_accepts(bits)
+    if accepted:
+        return value
+    return _normal_rejected(s, bits)
+
+
+@inline_kernel
+def normal_words(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64, s: np.ndarray) -> tuple:
+    """`normal` on a state held in four words; the same numbers. The rare rejected draw goes
+    through the array `s`, which holds no state otherwise. Returns (value, s0, s1, s2, s3)."""
+    bits, s0, s1, s2, s3 = next_u64_words(s0, s1, s2, s3)
+    accepted, value = _ziggurat_accepts(bits)
+    if accepted:
+        return value, s0, s1, s2, s3
+    s[0], s[1], s[2], s[3] = s0, s1, s2, s3
+    value = _normal_rejected(s, bits)
+    return value, s[0], s[1], s[2], s[3]
 
 
 @inline_kernel
