@@ -54,6 +54,8 @@ from margincall.engine.state import (
     BI_FLAGS,
     I_FIRST_CALL,
     I_GATE_ASSET,
+    I_WAKE_DAY,
+    I_DEFAULT_DAY,
     I_FIRST_DEFAULT,
     I_FLAGS,
     I_MATURITY,
@@ -82,7 +84,7 @@ from margincall.engine.state import (
 )
 from margincall.market.impact import impact_fraction
 from margincall.market.paths import step_market, valuation_event
-from margincall.market.rng import STREAM_DIFFUSION, STREAM_EVENTS, STREAM_JUMPS, seed_stream, uniform
+from margincall.market.rng import STREAM_DIFFUSION, STREAM_EVENTS, STREAM_JUMPS, normal, normal_words, poisson_small, seed_stream, uniform
 
 REFINANCE_DRAWS = 8
 
@@ -204,6 +206,7 @@ def _needs_resolution(t, obligation_day, secured, haircut, first_trigger, asset_
 
 GATE_DAYS = 64  # the quiet-day gates allow for this many days of interest accrual
 GATE_STATIC = -2  # I_GATE_ASSET of a pool of unlisted private assets whose LTV is below its trigger
+GATE_WAIT = -3  # I_GATE_ASSET of a defaulted loan whose private pool waits for its sale delay
 
 
 @inline_kernel
@@ -216,8 +219,42 @@ def _sync_prices(t, listing_day, asset_f, b_f) -> None:
             asset_f[a, A_PRE] = new_price
 
 
+@inline_kernel
+def _next_due_day(t, horizon, next_busy_day, loan_i) -> int:
+    """The first day from t that needs the full machinery whatever prices do: an obligation, a
+    shock or a listing, a maturity, a waiting pool's first sale day, or the day after the horizon."""
+    due = min(next_busy_day[t], horizon + 1)
+    for l in range(loan_i.shape[0]):
+        status = loan_i[l, I_STATUS]
+        if status == c.ACTIVE and loan_i[l, I_MATURITY] < due:
+            due = loan_i[l, I_MATURITY]
+        elif status == c.DEFAULTED and loan_i[l, I_GATE_ASSET] == GATE_WAIT and loan_i[l, I_WAKE_DAY] < due:
+            due = loan_i[l, I_WAKE_DAY]
+    return due
+
+
+@inline_kernel
+def _sale_wake_day(t, l, listing_day, sale_delay, pledged, loan_i) -> int:
+    """For a defaulted loan whose remaining pool is unlisted private assets still in their sale
+    delay, the first day the lender may sell one; else t (the loan needs the full day)."""
+    wake = 1 << 62
+    for a in range(pledged.shape[1]):
+        if pledged[l, a] > 0.0:
+            first_sale = loan_i[l, I_DEFAULT_DAY] + sale_delay[a]
+            if t >= listing_day[a] or t >= first_sale:
+                return t
+            wake = min(wake, first_sale)
+    return wake if wake < (1 << 62) else t
+
+
+@inline_kernel
+def _accrues(status) -> bool:
+    """Whether a loan in this status accrues interest (any loan that is neither repaid nor closed)."""
+    return status == c.ACTIVE or status == c.CALLED or status == c.DEFAULTED
+
+
 @kernel
-def _refresh_gates(t, ln, rec, listing_day, asset_f, pledged, loan_f, loan_i) -> bool:
+def _refresh_gates(t, ln, rec, listing_day, sale_delay, asset_f, pledged, loan_f, loan_i) -> bool:
     """For each active loan whose pool is one listed asset, the log price at or below which its
     LTV may reach the first trigger within GATE_DAYS (debt grows by accrual meanwhile):
     log P <= log(D_then / (trigger * units * (1 - haircut))).
@@ -225,12 +262,21 @@ def _refresh_gates(t, ln, rec, listing_day, asset_f, pledged, loan_f, loan_i) ->
     A pool of unlisted private assets only is gated statically (GATE_STATIC) when its LTV stays
     below the trigger at the marks it has: only a valuation event can change them.
 
+    A defaulted loan whose private pool waits for its sale delay (GATE_WAIT) only accrues until
+    its wake day, which ends a quiet stretch.
+
     Returns whether the path is quiet: every loan is repaid or closed, or active and unsecured,
-    or active with a gated pool (so quiet days can run in `_quiet_days`)."""
+    or active with a gated pool, or waiting (so quiet days can run in `_quiet_days`)."""
     quiet = True
     for l in range(loan_f.shape[0]):
         loan_i[l, I_GATE_ASSET] = -1
         status = loan_i[l, I_STATUS]
+        if status == c.DEFAULTED and ln.secured[l]:
+            wake = _sale_wake_day(t, l, listing_day, sale_delay, pledged, loan_i)
+            if wake > t:
+                loan_i[l, I_GATE_ASSET] = GATE_WAIT
+                loan_i[l, I_WAKE_DAY] = wake
+                continue
         if status == c.CALLED or status == c.DEFAULTED:
             quiet = False
             continue
@@ -301,7 +347,7 @@ def _quiet_days(
         for a in range(asset_f.shape[0]):
             pending_event[a] = -1
         for l in range(n_loans):
-            if rate[l] != 0.0 and loan_i[l, I_STATUS] == c.ACTIVE:
+            if rate[l] != 0.0 and _accrues(loan_i[l, I_STATUS]):
                 accrual = loan_f[l, L_PRINCIPAL] * rate[l] * dt
                 loan_f[l, L_ACCRUED] += accrual
                 b_f[B_PNL_INTEREST] -= accrual
@@ -310,6 +356,88 @@ def _quiet_days(
             _record_ltv(day, r, secured, haircut, listing_day, asset_f, pledged, loan_f, loan_i, b_f, ltv_hist, slot)
             cash_hist[slot, cash_bin, r] += 1
     return stop
+
+
+@inline_kernel
+def _gated_ltv_bin(loan_f, l, log_price) -> int:
+    """Fan-chart bin of a gated loan's LTV from its pool's log price: log LTV = log debt - log of
+    the lending units - log price (the log of the debt is refreshed only when the debt changed)."""
+    d = debt(loan_f, l)
+    if d != loan_f[l, L_DEBT_LOGGED]:
+        loan_f[l, L_DEBT_LOGGED] = d
+        loan_f[l, L_LOG_DEBT] = math.log(d)
+    return ltv_bin_of_log(loan_f[l, L_LOG_DEBT] - loan_f[l, L_LOG_POOL] - log_price)
+
+
+@kernel
+def _quiet_days_single(
+    t, stop, drift_dt, vol_sqrt_dt, chol00, jump_mean_per_day, jump_p0, jump_log_mean, jump_log_stdev,
+    diffusion_rng, jump_rng, sign, asset_f, jumped, loan_f, loan_i, rate, dt, secured, b_f, rec_of_day,
+    ltv_hist, cash_hist, cash_bin, slot,
+) -> int:
+    """`_quiet_days` for the commonest book, one listed asset under GBM (a single-stock margin
+    loan): the same draws in the same order and the same arithmetic, with the asset's log value
+    and the diffusion stream's state in registers and the loans' gates folded into one barrier.
+    The caller has checked that every secured loan is gated on the asset or owes nothing, so the
+    fan charts need no prices. Returns `stop`, or -d when the gate tripped on day d (after its
+    market move)."""
+    n_loans = loan_f.shape[0]
+    log_v = asset_f[0, A_LOGV]
+    perm = asset_f[0, A_PERM]
+    barrier = -math.inf
+    accruing = False
+    for l in range(n_loans):
+        if loan_i[l, I_GATE_ASSET] == 0 and loan_f[l, L_LOG_BARRIER] > barrier:
+            barrier = loan_f[l, L_LOG_BARRIER]
+        if rate[l] != 0.0 and _accrues(loan_i[l, I_STATUS]):
+            accruing = True
+    result = stop
+    jumped_today = False
+    s0, s1, s2, s3 = diffusion_rng[0], diffusion_rng[1], diffusion_rng[2], diffusion_rng[3]
+    for day in range(t, stop):
+        z, s0, s1, s2, s3 = normal_words(s0, s1, s2, s3, diffusion_rng)
+        eps = 0.0 + chol00 * (sign * z)
+        log_v += drift_dt + vol_sqrt_dt * eps
+        jumped_today = False
+        if jump_mean_per_day > 0.0:
+            count = poisson_small(jump_rng, jump_mean_per_day, jump_p0)
+            if count > 0:
+                jumped_today = True
+                for _ in range(count):
+                    log_v += jump_log_mean + jump_log_stdev * normal(jump_rng)
+        log_price = log_v + perm
+        if log_price <= barrier:
+            result = -day
+            break
+        if accruing:
+            for l in range(n_loans):
+                if rate[l] != 0.0 and _accrues(loan_i[l, I_STATUS]):
+                    accrual = loan_f[l, L_PRINCIPAL] * rate[l] * dt
+                    loan_f[l, L_ACCRUED] += accrual
+                    b_f[B_PNL_INTEREST] -= accrual
+        r = rec_of_day[day]
+        if r >= 0:
+            for l in range(n_loans):
+                if secured[l]:
+                    k = _gated_ltv_bin(loan_f, l, log_price) if loan_i[l, I_GATE_ASSET] == 0 else 0
+                    ltv_hist[slot, l, k, r] += 1
+            cash_hist[slot, cash_bin, r] += 1
+    diffusion_rng[0], diffusion_rng[1], diffusion_rng[2], diffusion_rng[3] = s0, s1, s2, s3
+    asset_f[0, A_LOGV] = log_v
+    jumped[0] = jumped_today
+    return result
+
+
+@inline_kernel
+def _single_quiet_ok(t, n_assets, history, listing_day, secured, loan_f, loan_i) -> bool:
+    """Whether `_quiet_days_single` may run the stretch from day t: one asset, listed, under GBM,
+    and every secured loan gated on it or owing nothing."""
+    if n_assets != 1 or history.shape[0] > 0 or t < listing_day[0]:
+        return False
+    for l in range(loan_f.shape[0]):
+        if secured[l] and loan_i[l, I_GATE_ASSET] != 0 and debt(loan_f, l) > TINY:
+            return False
+    return True
 
 
 @inline_kernel
@@ -326,12 +454,7 @@ def _record_ltv(t, r, secured, haircut, listing_day, asset_f, pledged, loan_f, l
         if debt(loan_f, l) <= TINY:  # repaid or closed: no debt, LTV 0
             k = 0
         elif a >= 0:
-            d = debt(loan_f, l)
-            if d != loan_f[l, L_DEBT_LOGGED]:
-                loan_f[l, L_DEBT_LOGGED] = d
-                loan_f[l, L_LOG_DEBT] = math.log(d)
-            log_ltv = loan_f[l, L_LOG_DEBT] - loan_f[l, L_LOG_POOL] - asset_f[a, A_LOGV] - asset_f[a, A_PERM]
-            k = ltv_bin_of_log(log_ltv)
+            k = _gated_ltv_bin(loan_f, l, asset_f[a, A_LOGV] + asset_f[a, A_PERM])
         else:
             if not synced:
                 _sync_prices(t, listing_day, asset_f, b_f)
@@ -340,7 +463,7 @@ def _record_ltv(t, r, secured, haircut, listing_day, asset_f, pledged, loan_f, l
         ltv_hist[slot, l, k, r] += 1
 
 
-@kernel
+@inline_kernel
 def simulate_path(
     path, seed, mk, ln, bw, rec, asset_f, loan_f, loan_i, b_f, b_i, pledged, lender_sold, z, jumped, shocked,
     rng, refinance_u, pair_i, pair_f, out, block, slot, log, log_n, cursor, pending_event,
@@ -379,7 +502,7 @@ def simulate_path(
     # hoisted: numba would otherwise re-bind these arrays every day
     drift_dt, vol_sqrt_dt, chol = mk.drift_dt, mk.vol_sqrt_dt, mk.chol
     jump_mean_per_day, jump_p0, jump_log_mean, jump_log_stdev = mk.jump_mean_per_day, mk.jump_p0, mk.jump_log_mean, mk.jump_log_stdev
-    listing_day, mark_every, mark_prob = mk.listing_day, mk.mark_every, mk.mark_prob
+    listing_day, mark_every, mark_prob, sale_delay = mk.listing_day, mk.mark_every, mk.mark_prob, mk.sale_delay
     shock_day, shock_asset, shock_log = mk.shock_day, mk.shock_asset, mk.shock_log
     history, block_days = mk.history, mk.block_days
     cursor[0] = 0
@@ -388,6 +511,7 @@ def simulate_path(
     obligation_day, rec_of_day, interval_of_day = rec.obligation_day, rec.rec_of_day, rec.interval_of_day
     secured, haircut, first_trigger, rate = ln.secured, ln.haircut, ln.first_trigger, ln.rate
     dt = rec.dt
+    single = rec.single_asset_loop
     ltv_hist = out.ltv_hist
     cash_lo = rec.money_scale * 1e-7
     cash_hi = cash_lo * 10.0**AMOUNT_DECADES
@@ -424,7 +548,7 @@ def simulate_path(
     b_f[B_EQUITY0] = _equity(asset_f, loan_f, b_f)
     cash_seen = b_f[B_CASH]
     cash_bin = log_bin(cash_seen, cash_lo, cash_hi, AMOUNT_BINS)
-    quiet = _refresh_gates(0, ln, rec, listing_day, asset_f, pledged, loan_f, loan_i)
+    quiet = _refresh_gates(0, ln, rec, listing_day, sale_delay, asset_f, pledged, loan_f, loan_i)
     gate_day = 0
     if rec_of_day[0] >= 0:
         _record_ltv(0, rec_of_day[0], secured, haircut, listing_day, asset_f, pledged, loan_f, loan_i, b_f, ltv_hist, slot)
@@ -435,21 +559,33 @@ def simulate_path(
         stepped = False
         if quiet:
             # a stretch of quiet days runs in a tight loop until an event is due or a gate trips
-            stop = min(rec.next_busy_day[t], gate_day + GATE_DAYS, horizon + 1)
-            for l in range(n_loans):
-                if loan_i[l, I_STATUS] == c.ACTIVE and loan_i[l, I_MATURITY] < stop:
-                    stop = loan_i[l, I_MATURITY]
-            if stop > t:
+            due = _next_due_day(t, horizon, rec.next_busy_day, loan_i)
+            stop = min(due, gate_day + GATE_DAYS)
+            ran = stop > t
+            if ran and single and _single_quiet_ok(t, n_assets, history, listing_day, secured, loan_f, loan_i):
+                t = _quiet_days_single(
+                    t, stop, drift_dt[0], vol_sqrt_dt[0], chol[0, 0], jump_mean_per_day[0], jump_p0[0], jump_log_mean[0],
+                    jump_log_stdev[0], diffusion_rng, jump_rng, sign, asset_f, jumped, loan_f, loan_i, rate, dt, secured,
+                    b_f, rec_of_day, ltv_hist, out.cash_hist, cash_bin, slot,
+                )
+            elif ran:
                 t = _quiet_days(
                     t, stop, rec, ln, asset_f, pledged, loan_f, loan_i, b_f, z, jumped, sign, drift_dt, vol_sqrt_dt, chol,
                     jump_mean_per_day, jump_p0, jump_log_mean, jump_log_stdev, diffusion_rng, jump_rng, listing_day,
                     cash_bin, out, slot, history, block_days, cursor, mark_every, mark_prob, event_rng, pending_event,
                 )
+            if ran:
                 if t < 0:  # a gate tripped on day -t after the market moved: finish that day below
                     t = -t
                     stepped = True
                 elif t > horizon:
                     break
+                elif t < due:
+                    # only the gates ran out: renew them from yesterday's state and stay quiet
+                    gate_day = t - 1
+                    quiet = _refresh_gates(gate_day, ln, rec, listing_day, sale_delay, asset_f, pledged, loan_f, loan_i)
+                    if quiet:
+                        continue
         if not stepped:
             # the market moves (public prices are materialised lazily: see _sync_prices)
             step_market(
@@ -486,7 +622,7 @@ def simulate_path(
             status = loan_i[l, I_STATUS]
             if status == c.CALLED or status == c.DEFAULTED or (status == c.ACTIVE and loan_i[l, I_MATURITY] == t):
                 busy = True
-            if rate[l] != 0.0 and (status == c.ACTIVE or status == c.CALLED or status == c.DEFAULTED):
+            if rate[l] != 0.0 and _accrues(status):
                 accrual = loan_f[l, L_PRINCIPAL] * rate[l] * dt
                 loan_f[l, L_ACCRUED] += accrual
                 b_f[B_PNL_INTEREST] -= accrual
@@ -494,7 +630,7 @@ def simulate_path(
         # is a trigger within reach? single public-asset pools answer in log space, without exp
         if not busy:
             if t - gate_day >= GATE_DAYS:
-                quiet = _refresh_gates(t, ln, rec, listing_day, asset_f, pledged, loan_f, loan_i)
+                quiet = _refresh_gates(t, ln, rec, listing_day, sale_delay, asset_f, pledged, loan_f, loan_i)
                 gate_day = t
             exact = False
             for l in range(n_loans):
@@ -526,7 +662,7 @@ def simulate_path(
                         for l in range(n_loans):
                             lender_sold[l, a] = 0.0
                 _check_ledger(asset_f, loan_f, b_f)
-            quiet = _refresh_gates(t, ln, rec, listing_day, asset_f, pledged, loan_f, loan_i)
+            quiet = _refresh_gates(t, ln, rec, listing_day, sale_delay, asset_f, pledged, loan_f, loan_i)
             gate_day = t
         r = rec_of_day[t]
         if r >= 0:
@@ -625,6 +761,21 @@ def _pair_statistics(path, loan_i, loan_f, b_i, b_f, pair_i, pair_f, out, block)
             out.pair_borrower_both[block, k] += 1
 
 
+@kernel
+def simulate_block(
+    start, stop, seed, mk, ln, bw, rec, asset_f, loan_f, loan_i, b_f, b_i, pledged, lender_sold, z, jumped, shocked,
+    rng, refinance_u, pair_i, pair_f, out, block, slot, log, log_n, cursor, pending_event,
+) -> None:
+    """Paths start .. stop - 1 of a block, one after the other. (The path's day loop is inlined
+    here: passing the lowered inputs to a call copies every array's descriptor, which per path
+    cost more than a hundred of its quiet days.)"""
+    for path in range(start, stop):
+        simulate_path(
+            path, seed, mk, ln, bw, rec, asset_f, loan_f, loan_i, b_f, b_i, pledged, lender_sold, z,
+            jumped, shocked, rng, refinance_u, pair_i, pair_f, out, block, slot, log, log_n, cursor, pending_event,
+        )
+
+
 def _run_blocks_python(mk, ln, bw, rec, seed, first_block, n_blocks, block_paths, n_paths, n_slots, out, log, log_n):
     """Simulate blocks first_block .. first_block + n_blocks - 1; slot s takes every n_slots-th block."""
     n_assets = mk.value0.shape[0]
@@ -648,12 +799,11 @@ def _run_blocks_python(mk, ln, bw, rec, seed, first_block, n_blocks, block_paths
         pending_event = np.zeros(n_assets, dtype=np.int64)  # valuation events drawn by a quiet stretch
         for j in range(s, n_blocks, n_slots):
             start = (first_block + j) * block_paths
-            stop = min(start + block_paths, n_paths)
-            for path in range(start, stop):
-                simulate_path(
-                    path, seed, mk, ln, bw, rec, asset_f, loan_f, loan_i, b_f, b_i, pledged, lender_sold, z,
-                    jumped, shocked, rng, refinance_u, pair_i, pair_f, out, j, s, log, log_n, cursor, pending_event,
-                )
+            simulate_block(
+                start, min(start + block_paths, n_paths), seed, mk, ln, bw, rec, asset_f, loan_f, loan_i, b_f, b_i,
+                pledged, lender_sold, z, jumped, shocked, rng, refinance_u, pair_i, pair_f, out, j, s, log, log_n,
+                cursor, pending_event,
+            )
 
 
 run_blocks = njit(cache=True, parallel=True)(_run_blocks_python)

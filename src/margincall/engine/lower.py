@@ -89,6 +89,7 @@ class Recording(NamedTuple):
     equity_scale: float  # scale of the equity histogram, currency
     antithetic: bool  # paths 2k and 2k+1 share their draws, the diffusion's with opposite signs
     next_busy_day: np.ndarray  # [H + 2] first day >= t with an obligation, a shock or a listing
+    single_asset_loop: bool  # quiet stretches of a one-asset book run in their own loop (same results)
 
 
 class EngineInputs(NamedTuple):
@@ -294,8 +295,9 @@ def lower(scenario: Scenario, *, antithetic: bool = False, history: np.ndarray |
     rec_of_day[rec_days] = np.arange(len(rec_days))
     interval_of_day = np.searchsorted(rec_days, np.arange(horizon + 1), side="left").astype(np.int64)
     obligation_day = np.zeros(horizon + 1, dtype=np.bool_)
-    for every in loan_arrays.interest_every:
-        obligation_day[::every] = True
+    for every, rate in zip(loan_arrays.interest_every, loan_arrays.rate):
+        if rate > 0.0:  # a loan that accrues nothing has nothing to pay: no obligation
+            obligation_day[::every] = True
     obligation_day[[d for d in borrower.flow_day if d <= horizon]] = True
     obligation_day[0] = False
     total_principal = float(loan_arrays.principal.sum())
@@ -310,6 +312,7 @@ def lower(scenario: Scenario, *, antithetic: bool = False, history: np.ndarray |
         money_scale=total_principal,
         equity_scale=max(abs(equity0), total_principal) * 1e-4,
         antithetic=antithetic,
+        single_asset_loop=True,
         next_busy_day=_next_busy_days(horizon, obligation_day, market),
     )
     lenders = tuple(loan.lender or loan_id for loan_id, loan in scenario.loans.items())

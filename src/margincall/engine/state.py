@@ -48,7 +48,8 @@ I_FIRST_DEFAULT = 6
 I_DEFAULT_DAY = 7
 I_REFINANCINGS = 8
 I_GATE_ASSET = 9  # the one public asset of the loan's pool (quiet-day gate), or -1
-N_LOAN_I = 10
+I_WAKE_DAY = 10  # a defaulted loan waiting for its private pool's sale delay: the first sale day
+N_LOAN_I = 11
 
 # b_f[column], currency
 B_CASH = 0
