@@ -512,6 +512,7 @@ def simulate_path(
     secured, haircut, first_trigger, rate = ln.secured, ln.haircut, ln.first_trigger, ln.rate
     dt = rec.dt
     single = rec.single_asset_loop
+    shortcuts = rec.shortcuts
     ltv_hist = out.ltv_hist
     cash_lo = rec.money_scale * 1e-7
     cash_hi = cash_lo * 10.0**AMOUNT_DECADES
@@ -557,8 +558,11 @@ def simulate_path(
     t = 1
     while t <= horizon:
         stepped = False
-        if quiet:
+        if quiet and shortcuts:
             # a stretch of quiet days runs in a tight loop until an event is due or a gate trips
+            if b_f[B_CASH] != cash_seen:  # cash moved on a day that was not recorded
+                cash_seen = b_f[B_CASH]
+                cash_bin = log_bin(cash_seen, cash_lo, cash_hi, AMOUNT_BINS)
             due = _next_due_day(t, horizon, rec.next_busy_day, loan_i)
             stop = min(due, gate_day + GATE_DAYS)
             ran = stop > t
@@ -592,7 +596,7 @@ def simulate_path(
                 asset_f, A_LOGV, t, history, block_days, cursor, drift_dt, vol_sqrt_dt, chol, jump_mean_per_day,
                 jump_p0, jump_log_mean, jump_log_stdev, diffusion_rng, jump_rng, z, jumped, sign,
             )
-        busy = obligation_day[t]
+        busy = obligation_day[t] or not shortcuts
         any_shock = False
         while shock < shock_day.shape[0] and shock_day[shock] == t:
             asset_f[shock_asset[shock], A_LOGV] += shock_log[shock]

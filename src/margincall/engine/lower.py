@@ -90,6 +90,7 @@ class Recording(NamedTuple):
     antithetic: bool  # paths 2k and 2k+1 share their draws, the diffusion's with opposite signs
     next_busy_day: np.ndarray  # [H + 2] first day >= t with an obligation, a shock or a listing
     single_asset_loop: bool  # quiet stretches of a one-asset book run in their own loop (same results)
+    shortcuts: bool  # quiet stretches and log-price gates; False takes every day through the full machinery
 
 
 class EngineInputs(NamedTuple):
@@ -313,6 +314,7 @@ def lower(scenario: Scenario, *, antithetic: bool = False, history: np.ndarray |
         equity_scale=max(abs(equity0), total_principal) * 1e-4,
         antithetic=antithetic,
         single_asset_loop=True,
+        shortcuts=True,
         next_busy_day=_next_busy_days(horizon, obligation_day, market),
     )
     lenders = tuple(loan.lender or loan_id for loan_id, loan in scenario.loans.items())
