@@ -254,7 +254,9 @@ def _accrues(status) -> bool:
 
 
 @kernel
-def _refresh_gates(t, ln, rec, listing_day, sale_delay, asset_f, pledged, loan_f, loan_i) -> bool:
+def _refresh_gates(
+    t, secured, rate, haircut, first_trigger, dt, listing_day, sale_delay, asset_f, pledged, loan_f, loan_i
+) -> bool:
     """For each active loan whose pool is one listed asset, the log price at or below which its
     LTV may reach the first trigger within GATE_DAYS (debt grows by accrual meanwhile):
     log P <= log(D_then / (trigger * units * (1 - haircut))).
@@ -271,7 +273,7 @@ def _refresh_gates(t, ln, rec, listing_day, sale_delay, asset_f, pledged, loan_f
     for l in range(loan_f.shape[0]):
         loan_i[l, I_GATE_ASSET] = -1
         status = loan_i[l, I_STATUS]
-        if status == c.DEFAULTED and ln.secured[l]:
+        if status == c.DEFAULTED and secured[l]:
             wake = _sale_wake_day(t, l, listing_day, sale_delay, pledged, loan_i)
             if wake > t:
                 loan_i[l, I_GATE_ASSET] = GATE_WAIT
@@ -280,7 +282,7 @@ def _refresh_gates(t, ln, rec, listing_day, sale_delay, asset_f, pledged, loan_f
         if status == c.CALLED or status == c.DEFAULTED:
             quiet = False
             continue
-        if status != c.ACTIVE or not ln.secured[l]:
+        if status != c.ACTIVE or not secured[l]:
             continue
         only = -1
         count = 0
@@ -291,29 +293,29 @@ def _refresh_gates(t, ln, rec, listing_day, sale_delay, asset_f, pledged, loan_f
                 count += 1
                 if t < listing_day[a]:
                     unlisted += 1
-        debt_then = debt(loan_f, l) + loan_f[l, L_PRINCIPAL] * ln.rate[l] * rec.dt * (GATE_DAYS + 1)
+        debt_then = debt(loan_f, l) + loan_f[l, L_PRINCIPAL] * rate[l] * dt * (GATE_DAYS + 1)
         if count > 0 and unlisted == count:
             # marks of unlisted assets stay put until a valuation event, which ends a quiet stretch
-            if debt_then < ln.first_trigger[l] * lending_value(l, pledged, ln.haircut, asset_f):
+            if debt_then < first_trigger[l] * lending_value(l, pledged, haircut, asset_f):
                 loan_i[l, I_GATE_ASSET] = GATE_STATIC
             else:
                 quiet = False
             continue
-        units = pledged[l, only] * (1.0 - ln.haircut[l, only]) if count == 1 else 0.0
-        if count != 1 or t < listing_day[only] or units <= 0.0 or debt_then <= 0.0 or not ln.first_trigger[l] < math.inf:
+        units = pledged[l, only] * (1.0 - haircut[l, only]) if count == 1 else 0.0
+        if count != 1 or t < listing_day[only] or units <= 0.0 or debt_then <= 0.0 or not first_trigger[l] < math.inf:
             quiet = False
             continue
         loan_i[l, I_GATE_ASSET] = only
         loan_f[l, L_LOG_POOL] = math.log(units)
-        loan_f[l, L_LOG_BARRIER] = math.log(debt_then / ln.first_trigger[l]) - loan_f[l, L_LOG_POOL]
+        loan_f[l, L_LOG_BARRIER] = math.log(debt_then / first_trigger[l]) - loan_f[l, L_LOG_POOL]
     return quiet
 
 
 @kernel
 def _quiet_days(
-    t, stop, rec, ln, asset_f, pledged, loan_f, loan_i, b_f, z, jumped, sign, drift_dt, vol_sqrt_dt, chol,
-    jump_mean_per_day, jump_p0, jump_log_mean, jump_log_stdev, diffusion_rng, jump_rng, listing_day, cash_bin, out, slot,
-    history, block_days, cursor, mark_every, mark_prob, event_rng, pending_event,
+    t, stop, rec_of_day, dt, rate, secured, haircut, asset_f, pledged, loan_f, loan_i, b_f, z, jumped, sign, drift_dt,
+    vol_sqrt_dt, chol, jump_mean_per_day, jump_p0, jump_log_mean, jump_log_stdev, diffusion_rng, jump_rng, listing_day,
+    cash_bin, ltv_hist, cash_hist, slot, history, block_days, cursor, mark_every, mark_prob, event_rng, pending_event,
 ) -> int:
     """Days t .. stop - 1 of a quiet path: the market moves, interest accrues, fan charts record,
     and each gated pool's log price is compared with its gate. Returns `stop` when every day
@@ -321,10 +323,6 @@ def _quiet_days(
     finishes that day with the full covenant machinery, using the valuation events drawn here,
     `pending_event[a]` 1 or 0, rather than drawing them again)."""
     n_loans = loan_f.shape[0]
-    rate, secured, haircut = ln.rate, ln.secured, ln.haircut
-    rec_of_day = rec.rec_of_day
-    ltv_hist, cash_hist = out.ltv_hist, out.cash_hist
-    dt = rec.dt
     for day in range(t, stop):
         step_market(
             asset_f, A_LOGV, day, history, block_days, cursor, drift_dt, vol_sqrt_dt, chol, jump_mean_per_day,
@@ -549,7 +547,9 @@ def simulate_path(
     b_f[B_EQUITY0] = _equity(asset_f, loan_f, b_f)
     cash_seen = b_f[B_CASH]
     cash_bin = log_bin(cash_seen, cash_lo, cash_hi, AMOUNT_BINS)
-    quiet = _refresh_gates(0, ln, rec, listing_day, sale_delay, asset_f, pledged, loan_f, loan_i)
+    quiet = _refresh_gates(
+        0, secured, rate, haircut, first_trigger, dt, listing_day, sale_delay, asset_f, pledged, loan_f, loan_i
+    )
     gate_day = 0
     if rec_of_day[0] >= 0:
         _record_ltv(0, rec_of_day[0], secured, haircut, listing_day, asset_f, pledged, loan_f, loan_i, b_f, ltv_hist, slot)
@@ -574,9 +574,10 @@ def simulate_path(
                 )
             elif ran:
                 t = _quiet_days(
-                    t, stop, rec, ln, asset_f, pledged, loan_f, loan_i, b_f, z, jumped, sign, drift_dt, vol_sqrt_dt, chol,
-                    jump_mean_per_day, jump_p0, jump_log_mean, jump_log_stdev, diffusion_rng, jump_rng, listing_day,
-                    cash_bin, out, slot, history, block_days, cursor, mark_every, mark_prob, event_rng, pending_event,
+                    t, stop, rec_of_day, dt, rate, secured, haircut, asset_f, pledged, loan_f, loan_i, b_f, z, jumped, sign,
+                    drift_dt, vol_sqrt_dt, chol, jump_mean_per_day, jump_p0, jump_log_mean, jump_log_stdev, diffusion_rng,
+                    jump_rng, listing_day, cash_bin, ltv_hist, out.cash_hist, slot, history, block_days, cursor, mark_every,
+                    mark_prob, event_rng, pending_event,
                 )
             if ran:
                 if t < 0:  # a gate tripped on day -t after the market moved: finish that day below
@@ -587,7 +588,9 @@ def simulate_path(
                 elif t < due:
                     # only the gates ran out: renew them from yesterday's state and stay quiet
                     gate_day = t - 1
-                    quiet = _refresh_gates(gate_day, ln, rec, listing_day, sale_delay, asset_f, pledged, loan_f, loan_i)
+                    quiet = _refresh_gates(
+                        gate_day, secured, rate, haircut, first_trigger, dt, listing_day, sale_delay, asset_f, pledged, loan_f, loan_i
+                    )
                     if quiet:
                         continue
         if not stepped:
@@ -634,7 +637,9 @@ def simulate_path(
         # is a trigger within reach? single public-asset pools answer in log space, without exp
         if not busy:
             if t - gate_day >= GATE_DAYS:
-                quiet = _refresh_gates(t, ln, rec, listing_day, sale_delay, asset_f, pledged, loan_f, loan_i)
+                quiet = _refresh_gates(
+                    t, secured, rate, haircut, first_trigger, dt, listing_day, sale_delay, asset_f, pledged, loan_f, loan_i
+                )
                 gate_day = t
             exact = False
             for l in range(n_loans):
@@ -666,7 +671,9 @@ def simulate_path(
                         for l in range(n_loans):
                             lender_sold[l, a] = 0.0
                 _check_ledger(asset_f, loan_f, b_f)
-            quiet = _refresh_gates(t, ln, rec, listing_day, sale_delay, asset_f, pledged, loan_f, loan_i)
+            quiet = _refresh_gates(
+                t, secured, rate, haircut, first_trigger, dt, listing_day, sale_delay, asset_f, pledged, loan_f, loan_i
+            )
             gate_day = t
         r = rec_of_day[t]
         if r >= 0:
