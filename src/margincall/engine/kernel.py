@@ -253,6 +253,16 @@ def _accrues(status) -> bool:
     return status == c.ACTIVE or status == c.CALLED or status == c.DEFAULTED
 
 
+@inline_kernel
+def _accrue_day(rate, dt, loan_f, loan_i, b_f) -> None:
+    """A day's interest on every loan that accrues, owed by the borrower."""
+    for l in range(loan_f.shape[0]):
+        if rate[l] != 0.0 and _accrues(loan_i[l, I_STATUS]):
+            accrual = loan_f[l, L_PRINCIPAL] * rate[l] * dt
+            loan_f[l, L_ACCRUED] += accrual
+            b_f[B_PNL_INTEREST] -= accrual
+
+
 @kernel
 def _refresh_gates(
     t, secured, rate, haircut, first_trigger, dt, listing_day, sale_delay, asset_f, pledged, loan_f, loan_i
@@ -344,11 +354,7 @@ def _quiet_days(
             return -day
         for a in range(asset_f.shape[0]):
             pending_event[a] = -1
-        for l in range(n_loans):
-            if rate[l] != 0.0 and _accrues(loan_i[l, I_STATUS]):
-                accrual = loan_f[l, L_PRINCIPAL] * rate[l] * dt
-                loan_f[l, L_ACCRUED] += accrual
-                b_f[B_PNL_INTEREST] -= accrual
+        _accrue_day(rate, dt, loan_f, loan_i, b_f)
         r = rec_of_day[day]
         if r >= 0:
             _record_ltv(day, r, secured, haircut, listing_day, asset_f, pledged, loan_f, loan_i, b_f, ltv_hist, slot)
@@ -408,11 +414,7 @@ def _quiet_days_single(
             result = -day
             break
         if accruing:
-            for l in range(n_loans):
-                if rate[l] != 0.0 and _accrues(loan_i[l, I_STATUS]):
-                    accrual = loan_f[l, L_PRINCIPAL] * rate[l] * dt
-                    loan_f[l, L_ACCRUED] += accrual
-                    b_f[B_PNL_INTEREST] -= accrual
+            _accrue_day(rate, dt, loan_f, loan_i, b_f)
         r = rec_of_day[day]
         if r >= 0:
             for l in range(n_loans):
@@ -629,10 +631,7 @@ def simulate_path(
             status = loan_i[l, I_STATUS]
             if status == c.CALLED or status == c.DEFAULTED or (status == c.ACTIVE and loan_i[l, I_MATURITY] == t):
                 busy = True
-            if rate[l] != 0.0 and _accrues(status):
-                accrual = loan_f[l, L_PRINCIPAL] * rate[l] * dt
-                loan_f[l, L_ACCRUED] += accrual
-                b_f[B_PNL_INTEREST] -= accrual
+        _accrue_day(rate, dt, loan_f, loan_i, b_f)
 
         # is a trigger within reach? single public-asset pools answer in log space, without exp
         if not busy:
