@@ -456,7 +456,8 @@ def _record_ltv(t, r, secured, haircut, listing_day, asset_f, pledged, loan_f, l
         elif a >= 0:
             k = _gated_ltv_bin(loan_f, l, asset_f[a, A_LOGV] + asset_f[a, A_PERM])
         else:
-            if not synced:
+            # pools of unlisted assets (GATE_STATIC, GATE_WAIT) are valued at their marks already
+            if not synced and a != GATE_STATIC and a != GATE_WAIT:
                 _sync_prices(t, listing_day, asset_f, b_f)
                 synced = True
             k = log_bin(loan_to_value(l, loan_f, pledged, haircut, asset_f), LTV_LO, LTV_HI, LTV_BINS)
