@@ -93,6 +93,13 @@ def _say(text: str) -> None:
     _console().print(text, highlight=False, markup=False)
 
 
+def _say_notes(*notes: str | None) -> None:
+    """The search's caveats (a bound at the edge of the range, a noisy band), one line each."""
+    for note in notes:
+        if note:
+            _say(f"  note: {note}")
+
+
 def _bar(label: str):
     from rich.progress import (
         BarColumn,
@@ -383,10 +390,7 @@ def reverse(
              + (f" on day {day}" if day else "") + (f" over {over_days} days" if over_days > 1 else ""))
         _say(f"  {t.metric} there: {_metric(t.metric, result.metric, result.metric_se)}; "
              f"band from the simulation error (± 2 SE contains the target): {result.low:+.2%} .. {result.high:+.2%}")
-        if result.note:
-            _say(f"  note: {result.note}")
-        if result.se_note:
-            _say(f"  note: {result.se_note}")
+        _say_notes(result.note, result.se_note)
         _print_events(result.events, f"{len({e.path for e in result.events})} paths with the target's event")
         if out is not None:
             _say(f"wrote {_write_json(out / 'reverse.json', result.to_dict())}")
@@ -464,10 +468,7 @@ def size(
         _say(f"{what} that meets {t.text}: {fmt(result.value)}")
         _say(f"  {t.metric} there: {_metric(t.metric, result.metric, result.metric_se)}; "
              f"band from the simulation error (± 2 SE contains the bound): {fmt(result.low)} .. {fmt(result.high)}")
-        if result.note:
-            _say(f"  note: {result.note}")
-        if result.se_note:
-            _say(f"  note: {result.se_note}")
+        _say_notes(result.note, result.se_note)
         if out is not None:
             _say(f"wrote {_write_json(out / 'size.json', result.to_dict())}")
     except _errors() as exc:
