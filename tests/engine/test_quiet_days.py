@@ -61,7 +61,7 @@ def _statistics(
     return {**stats.blocks, **stats.hists}
 
 
-@pytest.mark.parametrize("name", ["default", "rich", "single-stock", "two-loans", "two-loans-antithetic"])
+@pytest.mark.parametrize("name", ["default", "rich", "single-stock", "two-loans", "two-loans-antithetic", "workload-a"])
 def test_quiet_days_change_no_statistic(name: str, data_dir: Path):
     """Every day through the full machinery (no quiet stretches, no gates) gives the same counts,
     sums, histograms and fan charts; only the ledger's rounding residual may differ, as prices
@@ -72,6 +72,8 @@ def test_quiet_days_change_no_statistic(name: str, data_dir: Path):
         "single-stock": lambda: load_scenario(data_dir / "single-stock.yaml"),
         "two-loans": lambda: parse_scenario(TWO_LOANS, source="test"),
         "two-loans-antithetic": lambda: parse_scenario(TWO_LOANS, source="test"),
+        # a call defaults at once: the lender sells part of the pool, the rest is released
+        "workload-a": lambda: parse_scenario(WORKLOAD_A, source="test"),
     }[name]()
     antithetic = name.endswith("antithetic")
     fast = _statistics(scenario, antithetic=antithetic, paths=2000)
@@ -116,3 +118,4 @@ def test_single_asset_loop_applies_to_a_gated_one_stock_book():
     assert not check(1, 1, mk.history, mk.listing_day, ln.secured, loan_f, loan_i)
     loan_i[1, I_GATE_ASSET] = 0
     assert not check(1, 2, mk.history, mk.listing_day, ln.secured, loan_f, loan_i)  # two assets
+

@@ -28,7 +28,7 @@ from margincall.engine.bins import (
     ltv_bin_of_log,
     signed_bin,
 )
-from margincall.engine.phases import resolve_day
+from margincall.engine.phases import loan_terms, resolve_day, sale_market
 from margincall.engine.state import (
     A_BSOLD,
     A_LOGV,
@@ -512,6 +512,7 @@ def simulate_path(
     obligation_day, rec_of_day, interval_of_day = rec.obligation_day, rec.rec_of_day, rec.interval_of_day
     secured, haircut, first_trigger, rate = ln.secured, ln.haircut, ln.first_trigger, ln.rate
     dt = rec.dt
+    phase_mk, phase_ln = sale_market(mk), loan_terms(ln)  # what resolve_day needs: cheaper to pass
     single = rec.single_asset_loop
     shortcuts = rec.shortcuts
     ltv_hist = out.ltv_hist
@@ -554,6 +555,11 @@ def simulate_path(
         0, secured, rate, haircut, first_trigger, dt, listing_day, sale_delay, asset_f, pledged, loan_f, loan_i
     )
     gate_day = 0
+    # the gates allow for GATE_DAYS of accrual; without accrual they hold until the state changes
+    gate_span = horizon + 1
+    for l in range(n_loans):
+        if rate[l] != 0.0:
+            gate_span = GATE_DAYS
     if rec_of_day[0] >= 0:
         _record_ltv(0, rec_of_day[0], secured, haircut, listing_day, asset_f, pledged, loan_f, loan_i, b_f, ltv_hist, slot)
         out.cash_hist[slot, cash_bin, rec_of_day[0]] += 1
@@ -567,7 +573,7 @@ def simulate_path(
                 cash_seen = b_f[B_CASH]
                 cash_bin = log_bin(cash_seen, cash_lo, cash_hi, AMOUNT_BINS)
             due = _next_due_day(t, horizon, rec.next_busy_day, loan_i)
-            stop = min(due, gate_day + GATE_DAYS)
+            stop = min(due, gate_day + gate_span)
             ran = stop > t
             if ran and single and _single_quiet_ok(t, n_assets, history, listing_day, secured, loan_f, loan_i):
                 t = _quiet_days_single(
@@ -636,7 +642,7 @@ def simulate_path(
 
         # is a trigger within reach? single public-asset pools answer in log space, without exp
         if not busy:
-            if t - gate_day >= GATE_DAYS:
+            if t - gate_day >= gate_span:
                 quiet = _refresh_gates(
                     t, secured, rate, haircut, first_trigger, dt, listing_day, sale_delay, asset_f, pledged, loan_f, loan_i
                 )
@@ -658,7 +664,7 @@ def simulate_path(
             _sync_prices(t, listing_day, asset_f, b_f)
             if _needs_resolution(t, obligation_day, secured, haircut, first_trigger, asset_f, pledged, loan_f, loan_i):
                 resolve_day(
-                    t, refinance_u, mk, ln, bw, asset_f, pledged, lender_sold, loan_f, loan_i, b_f, b_i,
+                    t, refinance_u, phase_mk, phase_ln, bw, asset_f, pledged, lender_sold, loan_f, loan_i, b_f, b_i,
                     sold_interval, interval_of_day[t], log, log_n,
                 )
                 # today's impact: part of it stays in tomorrow's price; the day's sale counters reset
@@ -746,7 +752,7 @@ def simulate_path(
         _pair_statistics(path, loan_i, loan_f, b_i, b_f, pair_i, pair_f, out, block)
 
 
-@kernel
+@inline_kernel
 def _pair_statistics(path, loan_i, loan_f, b_i, b_f, pair_i, pair_f, out, block) -> None:
     """Antithetic pairs: remember the even path, add the pair's joint outcome at the odd one."""
     n_loans = loan_f.shape[0]

@@ -4,13 +4,22 @@ lender liquidation -> cross-default, resolved until nothing changes.
 
 Kernels here take the lowered arrays (`mk`, `ln`, `bw`: see `engine.lower`) and one path's state
 (see `engine.state`), and change the state in place.
+
+A call passes each array of a namedtuple as an argument of its own: a call with the lowered `mk`,
+`ln` and `bw` copies some 70 array descriptors, which cost more than the rest of a day's covenant
+work. So `resolve_day` is the one call per day, with only the arrays the phases use (`SaleMarket`,
+`LoanTerms`); the phases it calls once are inlined into it, and the helpers called from several
+places take the few arrays they need.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
-from margincall._jit import kernel
+import numpy as np
+
+from margincall._jit import inline_kernel, kernel
 
 from margincall.engine import codes as c
 from margincall.engine.state import (
@@ -56,6 +65,56 @@ from margincall.engine.state import (
     revalue,
 )
 
+
+
+class SaleMarket(NamedTuple):
+    """The part of the lowered market (`engine.lower.MarketArrays`) that the phases use."""
+
+    listing_day: np.ndarray
+    sellable_day: np.ndarray
+    adv: np.ndarray
+    impact_y: np.ndarray
+    sigma_daily: np.ndarray
+    sale_delay: np.ndarray
+    sale_discount: np.ndarray
+
+
+class LoanTerms(NamedTuple):
+    """The part of the lowered loans (`engine.lower.LoanArrays`) that the phases use."""
+
+    principal: np.ndarray
+    secured: np.ndarray
+    accepted: np.ndarray
+    haircut: np.ndarray
+    call_ltv: np.ndarray
+    cure_ltv: np.ndarray
+    cure_days: np.ndarray
+    liquidation_ltv: np.ndarray
+    liquidation_participation: np.ndarray
+    recourse: np.ndarray
+    cross_default: np.ndarray
+    recovery_rate: np.ndarray
+    interest_every: np.ndarray
+    extension_days: np.ndarray
+    extension_max_ltv: np.ndarray
+    refinance_prob: np.ndarray
+    refinance_days: np.ndarray
+
+
+@inline_kernel
+def sale_market(mk) -> SaleMarket:
+    return SaleMarket(mk.listing_day, mk.sellable_day, mk.adv, mk.impact_y, mk.sigma_daily, mk.sale_delay, mk.sale_discount)
+
+
+@inline_kernel
+def loan_terms(ln) -> LoanTerms:
+    return LoanTerms(
+        ln.principal, ln.secured, ln.accepted, ln.haircut, ln.call_ltv, ln.cure_ltv, ln.cure_days, ln.liquidation_ltv,
+        ln.liquidation_participation, ln.recourse, ln.cross_default, ln.recovery_rate, ln.interest_every,
+        ln.extension_days, ln.extension_max_ltv, ln.refinance_prob, ln.refinance_days,
+    )
+
+
 MAX_ROUNDS = 64
 RESPONSE_CASH = 0
 RESPONSE_PLEDGE = 1
@@ -63,15 +122,18 @@ RESPONSE_SELL = 2
 
 
 @kernel
-def _sells(bw) -> bool:
-    for k in range(bw.response.shape[0]):
-        if bw.response[k] == RESPONSE_SELL:
+def _sells(response) -> bool:
+    for k in range(response.shape[0]):
+        if response[k] == RESPONSE_SELL:
             return True
     return False
 
 
 @kernel
-def borrower_sell(t, target, mk, bw, asset_f, pledged, b_f, b_i, sold_interval, interval, log, log_n) -> float:
+def borrower_sell(
+    t, target, response, participation, sellable_day, adv, impact_y, sigma_daily,
+    asset_f, pledged, b_f, b_i, sold_interval, interval, log, log_n,
+) -> float:
     """Sell free, sellable public holdings (asset order) for proceeds up to `target`, within the
     borrower's daily participation limit. Returns the proceeds (the caller routes them)."""
     got = 0.0
@@ -79,16 +141,16 @@ def borrower_sell(t, target, mk, bw, asset_f, pledged, b_f, b_i, sold_interval, 
         need = target - got
         if need <= TINY:
             break
-        if t < mk.sellable_day[a] or mk.adv[a] <= 0.0:
+        if t < sellable_day[a] or adv[a] <= 0.0:
             continue
         open_price = asset_f[a, A_PRE]
         if open_price <= 0.0:
             continue
-        limit = min(bw.participation * mk.adv[a] - asset_f[a, A_BSOLD], free_units(a, asset_f, pledged) * open_price)
+        limit = min(participation * adv[a] - asset_f[a, A_BSOLD], free_units(a, asset_f, pledged) * open_price)
         if limit <= TINY:
             continue
-        nominal = nominal_for_proceeds(a, need, limit, asset_f, mk.impact_y, mk.sigma_daily, mk.adv)
-        proceeds, _units = market_sale(a, nominal, asset_f, mk.impact_y, mk.sigma_daily, mk.adv, b_f)
+        nominal = nominal_for_proceeds(a, need, limit, asset_f, impact_y, sigma_daily, adv)
+        proceeds, _units = market_sale(a, nominal, asset_f, impact_y, sigma_daily, adv, b_f)
         asset_f[a, A_BSOLD] += nominal
         sold_interval[interval, a] += nominal
         got += proceeds
@@ -98,7 +160,10 @@ def borrower_sell(t, target, mk, bw, asset_f, pledged, b_f, b_i, sold_interval, 
 
 
 @kernel
-def pay_obligation(t, amount, mk, bw, asset_f, pledged, b_f, b_i, sold_interval, interval, log, log_n) -> float:
+def pay_obligation(
+    t, amount, response, participation, sellable_day, adv, impact_y, sigma_daily,
+    asset_f, pledged, b_f, b_i, sold_interval, interval, log, log_n,
+) -> float:
     """Raise `amount` from cash (down to zero: the reserve is for this too), then by selling when
     the response order allows it. The raised cash leaves the borrower's cash; returns it."""
     if b_i[BI_DEFAULTED] != 0 or amount <= 0.0:
@@ -106,8 +171,10 @@ def pay_obligation(t, amount, mk, bw, asset_f, pledged, b_f, b_i, sold_interval,
     paid = min(b_f[B_CASH], amount)
     b_f[B_CASH] -= paid
     short = amount - paid
-    if short > TINY and _sells(bw):
-        got = borrower_sell(t, short, mk, bw, asset_f, pledged, b_f, b_i, sold_interval, interval, log, log_n)
+    if short > TINY and _sells(response):
+        got = borrower_sell(
+            t, short, response, participation, sellable_day, adv, impact_y, sigma_daily, asset_f, pledged, b_f, b_i, sold_interval, interval, log, log_n
+        )
         use = min(got, short)
         b_f[B_CASH] += got - use
         paid += use
@@ -115,10 +182,10 @@ def pay_obligation(t, amount, mk, bw, asset_f, pledged, b_f, b_i, sold_interval,
 
 
 @kernel
-def default_loan(t, l, ln, loan_f, loan_i, log, log_n) -> None:
+def default_loan(t, l, cross_default, loan_f, loan_i, log, log_n) -> None:
     """Default loan l (and, through cross-default, every other cross-default loan outstanding)."""
-    for k in range(ln.principal.shape[0]):
-        if k != l and not (ln.cross_default[l] and ln.cross_default[k]):
+    for k in range(loan_f.shape[0]):
+        if k != l and not (cross_default[l] and cross_default[k]):
             continue
         status = loan_i[k, I_STATUS]
         if status != c.ACTIVE and status != c.CALLED:
@@ -133,16 +200,16 @@ def default_loan(t, l, ln, loan_f, loan_i, log, log_n) -> None:
 
 
 @kernel
-def default_borrower(t, ln, loan_f, loan_i, b_i, log, log_n) -> None:
+def default_borrower(t, cross_default, loan_f, loan_i, b_i, log, log_n) -> None:
     """The borrower cannot pay: it stops paying and responding, and its cross-default loans default."""
     if b_i[BI_DEFAULTED] != 0:
         return
     b_i[BI_DEFAULTED] = 1
     b_i[BI_FLAGS] |= c.B_DEFAULT
     log_event(log, log_n, t, c.E_BORROWER_DEFAULT, -1, -1, 0.0)
-    for l in range(ln.principal.shape[0]):
-        if ln.cross_default[l]:
-            default_loan(t, l, ln, loan_f, loan_i, log, log_n)
+    for l in range(loan_f.shape[0]):
+        if cross_default[l]:
+            default_loan(t, l, cross_default, loan_f, loan_i, log, log_n)
             break
 
 
@@ -159,26 +226,29 @@ def write_off(t, l, shortfall, loan_f, loan_i, b_f, log, log_n) -> None:
     loan_i[l, I_STATUS] = c.CLOSED
 
 
-@kernel
+@inline_kernel
 def settle_unsecured(t, l, mk, ln, bw, asset_f, pledged, loan_f, loan_i, b_f, b_i, sold_interval, interval, log, log_n) -> None:
     """A defaulted unsecured loan is due at once: paid when the borrower can, else the borrower
     defaults and the lender recovers `recovery_rate` of it as a claim."""
     due = debt(loan_f, l)
-    paid = pay_obligation(t, due, mk, bw, asset_f, pledged, b_f, b_i, sold_interval, interval, log, log_n)
+    paid = pay_obligation(
+        t, due, bw.response, bw.participation, mk.sellable_day, mk.adv, mk.impact_y, mk.sigma_daily,
+        asset_f, pledged, b_f, b_i, sold_interval, interval, log, log_n,
+    )
     repay(l, paid, loan_f)
     loan_f[l, L_RECOVERED] += paid
     remaining = debt(loan_f, l)
     if remaining <= TINY:
         write_off(t, l, 0.0, loan_f, loan_i, b_f, log, log_n)
         return
-    default_borrower(t, ln, loan_f, loan_i, b_i, log, log_n)
+    default_borrower(t, ln.cross_default, loan_f, loan_i, b_i, log, log_n)
     claim = remaining * ln.recovery_rate[l]
     b_f[B_CLAIMS] += claim
     loan_f[l, L_RECOVERED] += claim
     write_off(t, l, remaining - claim, loan_f, loan_i, b_f, log, log_n)
 
 
-@kernel
+@inline_kernel
 def liquidate(t, l, mk, ln, bw, asset_f, pledged, lender_sold, loan_f, loan_i, b_f, b_i, sold_interval, interval, log, log_n) -> bool:
     """Today's lender sales of defaulted loan l's pool; settles the loan when it is repaid or
     the pool is gone. Public shares: at most `liquidation_participation` * adv a day, with
@@ -242,18 +312,21 @@ def liquidate(t, l, mk, ln, bw, asset_f, pledged, lender_sold, loan_f, loan_i, b
         shortfall = debt(loan_f, l)
         if ln.recourse[l] and b_i[BI_DEFAULTED] == 0:
             loan_i[l, I_FLAGS] |= c.F_RECOURSE
-            paid = pay_obligation(t, shortfall, mk, bw, asset_f, pledged, b_f, b_i, sold_interval, interval, log, log_n)
+            paid = pay_obligation(
+                t, shortfall, bw.response, bw.participation, mk.sellable_day, mk.adv, mk.impact_y, mk.sigma_daily,
+                asset_f, pledged, b_f, b_i, sold_interval, interval, log, log_n,
+            )
             repay(l, paid, loan_f)
             loan_f[l, L_RECOVERED] += paid
             log_event(log, log_n, t, c.E_RECOURSE, l, -1, paid)
             if debt(loan_f, l) > TINY:
-                default_borrower(t, ln, loan_f, loan_i, b_i, log, log_n)
+                default_borrower(t, ln.cross_default, loan_f, loan_i, b_i, log, log_n)
         write_off(t, l, debt(loan_f, l), loan_f, loan_i, b_f, log, log_n)
         changed = True
     return changed
 
 
-@kernel
+@inline_kernel
 def respond(t, l, mk, ln, bw, asset_f, pledged, loan_f, loan_i, b_f, b_i, sold_interval, interval, log, log_n) -> bool:
     """The borrower's answer to loan l's open call, in its response order, aiming at cure_ltv."""
     acted = False
@@ -294,7 +367,10 @@ def respond(t, l, mk, ln, bw, asset_f, pledged, loan_f, loan_i, b_f, b_i, sold_i
                 log_event(log, log_n, t, c.E_PLEDGE, l, a, units * unit_value)
                 acted = True
         elif action == RESPONSE_SELL:
-            got = borrower_sell(t, gap, mk, bw, asset_f, pledged, b_f, b_i, sold_interval, interval, log, log_n)
+            got = borrower_sell(
+                t, gap, bw.response, bw.participation, mk.sellable_day, mk.adv, mk.impact_y, mk.sigma_daily,
+                asset_f, pledged, b_f, b_i, sold_interval, interval, log, log_n,
+            )
             if got > TINY:
                 used = repay(l, got, loan_f)
                 b_f[B_CASH] += got - used
@@ -305,7 +381,7 @@ def respond(t, l, mk, ln, bw, asset_f, pledged, loan_f, loan_i, b_f, b_i, sold_i
     return acted
 
 
-@kernel
+@inline_kernel
 def pay_interest_and_flows(t, mk, ln, bw, asset_f, pledged, loan_f, loan_i, b_f, b_i, sold_interval, interval, log, log_n) -> None:
     """Scheduled interest, the borrower's cash flows, and maturities of the day."""
     n_loans = ln.principal.shape[0]
@@ -317,11 +393,14 @@ def pay_interest_and_flows(t, mk, ln, bw, asset_f, pledged, loan_f, loan_i, b_f,
             due = loan_f[l, 1]
             if due <= 0.0:
                 continue
-            paid = pay_obligation(t, due, mk, bw, asset_f, pledged, b_f, b_i, sold_interval, interval, log, log_n)
+            paid = pay_obligation(
+                t, due, bw.response, bw.participation, mk.sellable_day, mk.adv, mk.impact_y, mk.sigma_daily,
+                asset_f, pledged, b_f, b_i, sold_interval, interval, log, log_n,
+            )
             repay(l, paid, loan_f)
             log_event(log, log_n, t, c.E_INTEREST, l, -1, paid)
             if paid < due - TINY:
-                default_borrower(t, ln, loan_f, loan_i, b_i, log, log_n)
+                default_borrower(t, ln.cross_default, loan_f, loan_i, b_i, log, log_n)
 
     for k in range(bw.flow_day.shape[0]):
         if bw.flow_day[k] != t:
@@ -332,14 +411,17 @@ def pay_interest_and_flows(t, mk, ln, bw, asset_f, pledged, loan_f, loan_i, b_f,
             b_f[B_PNL_FLOWS] += amount
             log_event(log, log_n, t, c.E_CASH_FLOW, -1, -1, amount)
         else:
-            paid = pay_obligation(t, -amount, mk, bw, asset_f, pledged, b_f, b_i, sold_interval, interval, log, log_n)
+            paid = pay_obligation(
+                t, -amount, bw.response, bw.participation, mk.sellable_day, mk.adv, mk.impact_y, mk.sigma_daily,
+                asset_f, pledged, b_f, b_i, sold_interval, interval, log, log_n,
+            )
             b_f[B_PNL_FLOWS] -= paid
             log_event(log, log_n, t, c.E_CASH_FLOW, -1, -1, -paid)
             if paid < -amount - TINY:
-                default_borrower(t, ln, loan_f, loan_i, b_i, log, log_n)
+                default_borrower(t, ln.cross_default, loan_f, loan_i, b_i, log, log_n)
 
 
-@kernel
+@inline_kernel
 def mature(t, l, refinance_u, mk, ln, bw, asset_f, pledged, loan_f, loan_i, b_f, b_i, sold_interval, interval, log, log_n) -> None:
     """Loan l reaches maturity: extended, refinanced, repaid, or a forced sale / default."""
     if ln.extension_days[l] > 0 and loan_i[l, I_EXTENDED] == 0:
@@ -368,7 +450,10 @@ def mature(t, l, refinance_u, mk, ln, bw, asset_f, pledged, loan_f, loan_i, b_f,
         log_event(log, log_n, t, c.E_REFINANCE, l, -1, debt(loan_f, l))
         return
     due = debt(loan_f, l)
-    paid = pay_obligation(t, due, mk, bw, asset_f, pledged, b_f, b_i, sold_interval, interval, log, log_n)
+    paid = pay_obligation(
+        t, due, bw.response, bw.participation, mk.sellable_day, mk.adv, mk.impact_y, mk.sigma_daily,
+        asset_f, pledged, b_f, b_i, sold_interval, interval, log, log_n,
+    )
     repay(l, paid, loan_f)
     if debt(loan_f, l) <= TINY:
         for a in range(asset_f.shape[0]):
@@ -379,17 +464,17 @@ def mature(t, l, refinance_u, mk, ln, bw, asset_f, pledged, loan_f, loan_i, b_f,
         return
     loan_i[l, I_FLAGS] |= c.F_MATURITY_DEFAULT
     if ln.secured[l]:
-        default_loan(t, l, ln, loan_f, loan_i, log, log_n)  # the pool is sold: a forced sale
+        default_loan(t, l, ln.cross_default, loan_f, loan_i, log, log_n)  # the pool is sold: a forced sale
     else:
-        default_borrower(t, ln, loan_f, loan_i, b_i, log, log_n)
-        default_loan(t, l, ln, loan_f, loan_i, log, log_n)
+        default_borrower(t, ln.cross_default, loan_f, loan_i, b_i, log, log_n)
+        default_loan(t, l, ln.cross_default, loan_f, loan_i, log, log_n)
 
 
 @kernel
-def _open_call(t, l, ltv, ln, loan_i, b_i, log, log_n) -> None:
+def _open_call(t, l, ltv, cure_days, loan_i, b_i, log, log_n) -> None:
     """Loan l's LTV reached its call level: a call with a cure deadline."""
     loan_i[l, I_STATUS] = c.CALLED
-    loan_i[l, I_DEADLINE] = t + ln.cure_days[l]
+    loan_i[l, I_DEADLINE] = t + cure_days[l]
     if loan_i[l, I_FLAGS] & c.F_CALLED == 0:
         b_i[BI_CALLED_LOANS] += 1
         if b_i[BI_CALLED_LOANS] >= 2:
@@ -425,8 +510,8 @@ def resolve_day(t, refinance_u, mk, ln, bw, asset_f, pledged, lender_sold, loan_
                 x = loan_to_value(l, loan_f, pledged, ln.haircut, asset_f)
                 if x >= ln.liquidation_ltv[l]:
                     if status == c.ACTIVE:  # a gap through both triggers is a call too
-                        _open_call(t, l, x, ln, loan_i, b_i, log, log_n)
-                    default_loan(t, l, ln, loan_f, loan_i, log, log_n)
+                        _open_call(t, l, x, ln.cure_days, loan_i, b_i, log, log_n)
+                    default_loan(t, l, ln.cross_default, loan_f, loan_i, log, log_n)
                     changed = True
                 elif status == c.CALLED:
                     if x <= ln.cure_ltv[l] * (1.0 + 1e-12):
@@ -435,7 +520,7 @@ def resolve_day(t, refinance_u, mk, ln, bw, asset_f, pledged, lender_sold, loan_
                         log_event(log, log_n, t, c.E_CURE, l, -1, x)
                         changed = True
                 elif x >= ln.call_ltv[l]:
-                    _open_call(t, l, x, ln, loan_i, b_i, log, log_n)
+                    _open_call(t, l, x, ln.cure_days, loan_i, b_i, log, log_n)
                     changed = True
             if b_i[BI_DEFAULTED] == 0:
                 for l in range(n_loans):
@@ -451,7 +536,7 @@ def resolve_day(t, refinance_u, mk, ln, bw, asset_f, pledged, lender_sold, loan_
         overdue = False
         for l in range(n_loans):
             if loan_i[l, I_STATUS] == c.CALLED and t >= loan_i[l, I_DEADLINE]:
-                default_loan(t, l, ln, loan_f, loan_i, log, log_n)
+                default_loan(t, l, ln.cross_default, loan_f, loan_i, log, log_n)
                 overdue = True
         if not overdue:
             break
