@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from margincall.api.history import history_returns
 from margincall.api.loading import default_scenario, load_scenario, parse_scenario
 from margincall.api.simulate import run_statistics
 from margincall.bench.workloads import WORKLOAD_A
@@ -55,7 +56,7 @@ def _statistics(
 ) -> dict[str, np.ndarray]:
     if isinstance(scenario, str):
         scenario = parse_scenario(scenario, source="test")
-    inputs = lower(scenario, antithetic=antithetic)
+    inputs = lower(scenario, antithetic=antithetic, history=history_returns(scenario))
     inputs = inputs._replace(recording=inputs.recording._replace(single_asset_loop=single_asset_loop, shortcuts=shortcuts))
     stats = run_statistics(inputs, paths=paths, seed=7, threads=1)
     return {**stats.blocks, **stats.hists}
@@ -119,3 +120,51 @@ def test_single_asset_loop_applies_to_a_gated_one_stock_book():
     loan_i[1, I_GATE_ASSET] = 0
     assert not check(1, 2, mk.history, mk.listing_day, ln.secured, loan_f, loan_i)  # two assets
 
+
+
+def test_quiet_days_change_no_statistic_under_replayed_history(tmp_path: Path):
+    """The historical market model (a block bootstrap that draws its block starts from the
+    diffusion stream), with jumps and a private asset's marks on top."""
+    rng = np.random.default_rng(5)
+    returns = rng.normal(-0.001, 0.025, size=(300, 3))
+    levels = 100.0 * np.exp(np.vstack([np.zeros((1, 3)), np.cumsum(returns, axis=0)]))
+    dates = np.busday_offset(np.datetime64("2020-01-01"), np.arange(levels.shape[0]), roll="forward")
+    rows = ["date,acme,beta,venture"] + [f"{d}," + ",".join(map(repr, row)) for d, row in zip(dates, levels.tolist())]
+    (tmp_path / "prices.csv").write_text("\n".join(rows) + "\n")
+    text = f"""
+name: replayed
+horizon_days: 300
+market: {{model: historical, prices: {tmp_path / "prices.csv"}, block_days: 10}}
+assets:
+  acme: {{kind: public, value: 100.0, volatility: 0.3, adv: 30.0, jumps: {{rate: 2.0, mean: -0.1, stdev: 0.05}}}}
+  beta: {{kind: public, value: 60.0, volatility: 0.3, adv: 30.0}}
+  venture: {{kind: private, value: 50.0, volatility: 0.5, marks: {{every_days: 63, rounds_per_year: 2.0}},
+            sale_delay_days: 20, sale_discount: 0.3}}
+borrower: {{cash: 5.0, response: [cash, pledge, sell]}}
+loans:
+  stock-loan:
+    principal: 40.0
+    rate: 0.05
+    term_days: 300
+    collateral: {{acme: 1.0}}
+    margin_call_ltv: 0.55
+    cure_ltv: 0.45
+    cure_days: 3
+    liquidation_ltv: 0.75
+  venture-loan:
+    principal: 12.0
+    rate: 0.08
+    term_days: 300
+    collateral: {{venture: 1.0}}
+    margin_call_ltv: 0.4
+    cure_ltv: 0.3
+    cure_days: 5
+    liquidation_ltv: 0.6
+"""
+    scenario = parse_scenario(text, source="test")
+    fast = _statistics(scenario, paths=2000)
+    full = _statistics(scenario, shortcuts=False, paths=2000)
+    for key in fast:
+        if key != "ledger_max":
+            np.testing.assert_array_equal(fast[key], full[key], err_msg=key)
+    assert full["loan_counts"][:, :, 0].sum(axis=0).min() > 0  # both loans were called on some paths

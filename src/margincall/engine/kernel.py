@@ -83,8 +83,19 @@ from margincall.engine.state import (
     revalue,
 )
 from margincall.market.impact import impact_fraction
-from margincall.market.paths import step_market, valuation_event
-from margincall.market.rng import STREAM_DIFFUSION, STREAM_EVENTS, STREAM_JUMPS, normal, normal_words, poisson_small, seed_stream, uniform
+from margincall.market.paths import step_historical_returns, step_market, valuation_event, valuation_event_of
+from margincall.market.rng import (
+    STREAM_DIFFUSION,
+    STREAM_EVENTS,
+    STREAM_JUMPS,
+    normal,
+    normal_words,
+    poisson_of_uniform,
+    poisson_small,
+    seed_stream,
+    uniform,
+    uniform_words,
+)
 
 REFINANCE_DRAWS = 8
 
@@ -331,35 +342,77 @@ def _quiet_days(
     and each gated pool's log price is compared with its gate. Returns `stop` when every day
     passed quietly, or -d when a gate tripped on day d (after its market move: the caller
     finishes that day with the full covenant machinery, using the valuation events drawn here,
-    `pending_event[a]` 1 or 0, rather than drawing them again)."""
+    `pending_event[a]` 1 or 0, rather than drawing them again).
+
+    The same draws in the same order as `step_market` and `valuation_event`, with the three
+    streams' states held in words (registers) for the stretch and written back on return."""
+    n_assets = asset_f.shape[0]
     n_loans = loan_f.shape[0]
+    replay = history.shape[0] > 0
+    d0, d1, d2, d3 = diffusion_rng[0], diffusion_rng[1], diffusion_rng[2], diffusion_rng[3]
+    j0, j1, j2, j3 = jump_rng[0], jump_rng[1], jump_rng[2], jump_rng[3]
+    e0, e1, e2, e3 = event_rng[0], event_rng[1], event_rng[2], event_rng[3]
+    # listings and accrual changes end a stretch: these hold throughout it
+    unlisted = False
+    for a in range(n_assets):
+        jumped[a] = False
+        if t < listing_day[a]:
+            unlisted = True
+    accruing = False
+    for l in range(n_loans):
+        if rate[l] != 0.0 and _accrues(loan_i[l, I_STATUS]):
+            accruing = True
+    result = stop
     for day in range(t, stop):
-        step_market(
-            asset_f, A_LOGV, day, history, block_days, cursor, drift_dt, vol_sqrt_dt, chol, jump_mean_per_day,
-            jump_p0, jump_log_mean, jump_log_stdev, diffusion_rng, jump_rng, z, jumped, sign,
-        )
-        # unlisted assets: today's valuation-event draws, kept for the full day if one happens
-        event = False
-        for a in range(asset_f.shape[0]):
-            if day < listing_day[a]:
-                happened = valuation_event(day, mark_every[a], mark_prob[a], event_rng) or jumped[a]
-                pending_event[a] = 1 if happened else 0
-                event = event or happened
-        tripped = event
+        if replay:  # a block bootstrap draws its block starts from the diffusion stream
+            diffusion_rng[0], diffusion_rng[1], diffusion_rng[2], diffusion_rng[3] = d0, d1, d2, d3
+            step_historical_returns(asset_f, A_LOGV, history, block_days, day, diffusion_rng, cursor, sign)
+            d0, d1, d2, d3 = diffusion_rng[0], diffusion_rng[1], diffusion_rng[2], diffusion_rng[3]
+        else:
+            for a in range(n_assets):
+                u, d0, d1, d2, d3 = normal_words(d0, d1, d2, d3, diffusion_rng)
+                z[a] = sign * u
+            for a in range(n_assets):
+                eps = 0.0
+                for b in range(a + 1):
+                    eps += chol[a, b] * z[b]
+                asset_f[a, A_LOGV] += drift_dt[a] + vol_sqrt_dt[a] * eps
+        for a in range(n_assets):
+            if jump_mean_per_day[a] > 0.0:
+                u, j0, j1, j2, j3 = uniform_words(j0, j1, j2, j3)
+                count = poisson_of_uniform(u, jump_mean_per_day[a], jump_p0[a])
+                jumped[a] = count > 0
+                for _ in range(count):
+                    u, j0, j1, j2, j3 = normal_words(j0, j1, j2, j3, jump_rng)
+                    asset_f[a, A_LOGV] += jump_log_mean[a] + jump_log_stdev[a] * u
+        tripped = False
+        if unlisted:  # today's valuation-event draws, kept for the full day if one happens
+            for a in range(n_assets):
+                if day < listing_day[a]:
+                    u, e0, e1, e2, e3 = uniform_words(e0, e1, e2, e3)
+                    happened = valuation_event_of(u, day, mark_every[a], mark_prob[a]) or jumped[a]
+                    pending_event[a] = 1 if happened else 0
+                    tripped = tripped or happened
         for l in range(n_loans):
             a = loan_i[l, I_GATE_ASSET]
             if a >= 0 and asset_f[a, A_LOGV] + asset_f[a, A_PERM] <= loan_f[l, L_LOG_BARRIER]:
                 tripped = True
         if tripped:
-            return -day
-        for a in range(asset_f.shape[0]):
-            pending_event[a] = -1
-        _accrue_day(rate, dt, loan_f, loan_i, b_f)
+            result = -day
+            break
+        if unlisted:
+            for a in range(n_assets):
+                pending_event[a] = -1
+        if accruing:
+            _accrue_day(rate, dt, loan_f, loan_i, b_f)
         r = rec_of_day[day]
         if r >= 0:
             _record_ltv(day, r, secured, haircut, listing_day, asset_f, pledged, loan_f, loan_i, b_f, ltv_hist, slot)
             cash_hist[slot, cash_bin, r] += 1
-    return stop
+    diffusion_rng[0], diffusion_rng[1], diffusion_rng[2], diffusion_rng[3] = d0, d1, d2, d3
+    jump_rng[0], jump_rng[1], jump_rng[2], jump_rng[3] = j0, j1, j2, j3
+    event_rng[0], event_rng[1], event_rng[2], event_rng[3] = e0, e1, e2, e3
+    return result
 
 
 @inline_kernel

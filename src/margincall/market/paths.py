@@ -95,6 +95,22 @@ def step_historical(
     with the path's diffusion stream. Jumps are added on top as under GBM; `sign` -1 replays the
     negated returns (the antithetic partner of a path).
     """
+    step_historical_returns(asset_state, column, history, block_days, day, diffusion_rng, cursor, sign)
+    add_jumps(asset_state, column, jump_mean_per_day, jump_p0, jump_log_mean, jump_log_stdev, jump_rng, jumped)
+
+
+@inline_kernel
+def step_historical_returns(
+    asset_state: np.ndarray,
+    column: int,
+    history: np.ndarray,
+    block_days: int,
+    day: int,
+    diffusion_rng: np.ndarray,
+    cursor: np.ndarray,
+    sign: float,
+) -> None:
+    """`step_historical` without the jumps: the day's replayed returns."""
     offset = (day - 1) % block_days
     if offset == 0:
         starts = history.shape[0] - block_days + 1
@@ -103,7 +119,6 @@ def step_historical(
     row = cursor[0] + offset
     for a in range(asset_state.shape[0]):
         asset_state[a, column] += sign * history[row, a]
-    add_jumps(asset_state, column, jump_mean_per_day, jump_p0, jump_log_mean, jump_log_stdev, jump_rng, jumped)
 
 
 @inline_kernel
@@ -113,7 +128,12 @@ def valuation_event(day: int, every_days: int, event_prob_per_day: float, event_
     The random draw is taken every day for every private asset, whatever the outcome, so that the
     event stream stays aligned across scenario variants (common random numbers).
     """
-    u = uniform(event_rng)
+    return valuation_event_of(uniform(event_rng), day, every_days, event_prob_per_day)
+
+
+@inline_kernel
+def valuation_event_of(u: float, day: int, every_days: int, event_prob_per_day: float) -> bool:
+    """`valuation_event` for the day's uniform draw u from the event stream."""
     if every_days > 0 and day % every_days == 0:
         return True
     return u < event_prob_per_day

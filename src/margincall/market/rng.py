@@ -93,6 +93,13 @@ def uniform(s: np.ndarray) -> float:
     return (float(next_u64(s) >> _S11) + 0.5) * _TO_UNIT
 
 
+@kernel
+def uniform_words(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64) -> tuple:
+    """`uniform` on a state held in four words; the same numbers. Returns (value, s0, s1, s2, s3)."""
+    bits, s0, s1, s2, s3 = next_u64_words(s0, s1, s2, s3)
+    return (float(bits >> _S11) + 0.5) * _TO_UNIT, s0, s1, s2, s3
+
+
 def _ziggurat_tables(layers: int = 256, r: float = 3.6541528853610088, area: float = 0.00492867323399) -> tuple[np.ndarray, np.ndarray]:
     """Layer edges x[0..layers] of the 256-layer ziggurat for the standard normal (Marsaglia and
     Tsang 2000), and the ratios x[i+1] / x[i] that accept without evaluating the density."""
@@ -172,7 +179,12 @@ def poisson_small(s: np.ndarray, mean: float, p0: float) -> int:
     """A Poisson count for a small mean by inversion; p0 = exp(-mean) is passed in precomputed."""
     if mean <= 0.0:
         return 0
-    u = uniform(s)
+    return poisson_of_uniform(uniform(s), mean, p0)
+
+
+@inline_kernel
+def poisson_of_uniform(u: float, mean: float, p0: float) -> int:
+    """The Poisson count (small mean, p0 = exp(-mean)) that inversion gives for the uniform u."""
     k = 0
     p = p0
     cdf = p
