@@ -83,7 +83,7 @@ from margincall.engine.state import (
     revalue,
 )
 from margincall.market.impact import impact_fraction
-from margincall.market.paths import step_historical_returns, step_market, valuation_event, valuation_event_of
+from margincall.market.paths import step_historical_returns, step_market, valuation_event
 from margincall.market.rng import (
     STREAM_DIFFUSION,
     STREAM_EVENTS,
@@ -94,7 +94,6 @@ from margincall.market.rng import (
     poisson_small,
     seed_stream,
     uniform,
-    uniform_words,
 )
 
 REFINANCE_DRAWS = 8
@@ -233,7 +232,8 @@ def _sync_prices(t, listing_day, asset_f, b_f) -> None:
 @inline_kernel
 def _next_due_day(t, horizon, next_busy_day, loan_i) -> int:
     """The first day from t that needs the full machinery whatever prices do: an obligation, a
-    shock or a listing, a maturity, a waiting pool's first sale day, or the day after the horizon."""
+    shock, a listing or a scheduled mark, a maturity, a waiting pool's first sale day, or the day
+    after the horizon."""
     due = min(next_busy_day[t], horizon + 1)
     for l in range(loan_i.shape[0]):
         status = loan_i[l, I_STATUS]
@@ -336,7 +336,7 @@ def _refresh_gates(
 def _quiet_days(
     t, stop, rec_of_day, dt, rate, secured, haircut, asset_f, pledged, loan_f, loan_i, b_f, z, jumped, sign, drift_dt,
     vol_sqrt_dt, chol, jump_mean_per_day, jump_p0, jump_log_mean, jump_log_stdev, diffusion_rng, jump_rng, listing_day,
-    cash_bin, ltv_hist, cash_hist, slot, history, block_days, cursor, mark_every, mark_prob, event_rng, pending_event,
+    cash_bin, ltv_hist, cash_hist, slot, history, block_days, cursor, mark_prob, event_rng, pending_event,
 ) -> int:
     """Days t .. stop - 1 of a quiet path: the market moves, interest accrues, fan charts record,
     and each gated pool's log price is compared with its gate. Returns `stop` when every day
@@ -344,14 +344,13 @@ def _quiet_days(
     finishes that day with the full covenant machinery, using the valuation events drawn here,
     `pending_event[a]` 1 or 0, rather than drawing them again).
 
-    The same draws in the same order as `step_market` and `valuation_event`, with the three
-    streams' states held in words (registers) for the stretch and written back on return."""
+    The same draws in the same order as `step_market` and `valuation_event`. The diffusion
+    stream's state is held in words (registers) for the stretch and written back on return; the
+    jump and event streams stay in their arrays (all three in words spilled registers: 1.6x slower)."""
     n_assets = asset_f.shape[0]
     n_loans = loan_f.shape[0]
     replay = history.shape[0] > 0
     d0, d1, d2, d3 = diffusion_rng[0], diffusion_rng[1], diffusion_rng[2], diffusion_rng[3]
-    j0, j1, j2, j3 = jump_rng[0], jump_rng[1], jump_rng[2], jump_rng[3]
-    e0, e1, e2, e3 = event_rng[0], event_rng[1], event_rng[2], event_rng[3]
     # listings and accrual changes end a stretch: these hold throughout it
     unlisted = False
     for a in range(n_assets):
@@ -379,18 +378,16 @@ def _quiet_days(
                 asset_f[a, A_LOGV] += drift_dt[a] + vol_sqrt_dt[a] * eps
         for a in range(n_assets):
             if jump_mean_per_day[a] > 0.0:
-                u, j0, j1, j2, j3 = uniform_words(j0, j1, j2, j3)
-                count = poisson_of_uniform(u, jump_mean_per_day[a], jump_p0[a])
+                count = poisson_of_uniform(uniform(jump_rng), jump_mean_per_day[a], jump_p0[a])
                 jumped[a] = count > 0
                 for _ in range(count):
-                    u, j0, j1, j2, j3 = normal_words(j0, j1, j2, j3, jump_rng)
-                    asset_f[a, A_LOGV] += jump_log_mean[a] + jump_log_stdev[a] * u
+                    asset_f[a, A_LOGV] += jump_log_mean[a] + jump_log_stdev[a] * normal(jump_rng)
         tripped = False
         if unlisted:  # today's valuation-event draws, kept for the full day if one happens
             for a in range(n_assets):
                 if day < listing_day[a]:
-                    u, e0, e1, e2, e3 = uniform_words(e0, e1, e2, e3)
-                    happened = valuation_event_of(u, day, mark_every[a], mark_prob[a]) or jumped[a]
+                    # scheduled marks are due days (`next_busy_day`): none falls inside a stretch
+                    happened = uniform(event_rng) < mark_prob[a] or jumped[a]
                     pending_event[a] = 1 if happened else 0
                     tripped = tripped or happened
         for l in range(n_loans):
@@ -410,8 +407,6 @@ def _quiet_days(
             _record_ltv(day, r, secured, haircut, listing_day, asset_f, pledged, loan_f, loan_i, b_f, ltv_hist, slot)
             cash_hist[slot, cash_bin, r] += 1
     diffusion_rng[0], diffusion_rng[1], diffusion_rng[2], diffusion_rng[3] = d0, d1, d2, d3
-    jump_rng[0], jump_rng[1], jump_rng[2], jump_rng[3] = j0, j1, j2, j3
-    event_rng[0], event_rng[1], event_rng[2], event_rng[3] = e0, e1, e2, e3
     return result
 
 
@@ -638,8 +633,8 @@ def simulate_path(
                 t = _quiet_days(
                     t, stop, rec_of_day, dt, rate, secured, haircut, asset_f, pledged, loan_f, loan_i, b_f, z, jumped, sign,
                     drift_dt, vol_sqrt_dt, chol, jump_mean_per_day, jump_p0, jump_log_mean, jump_log_stdev, diffusion_rng,
-                    jump_rng, listing_day, cash_bin, ltv_hist, out.cash_hist, slot, history, block_days, cursor, mark_every,
-                    mark_prob, event_rng, pending_event,
+                    jump_rng, listing_day, cash_bin, ltv_hist, out.cash_hist, slot, history, block_days, cursor, mark_prob,
+                    event_rng, pending_event,
                 )
             if ran:
                 if t < 0:  # a gate tripped on day -t after the market moved: finish that day below

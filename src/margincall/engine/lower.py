@@ -88,7 +88,7 @@ class Recording(NamedTuple):
     money_scale: float  # scale of amount histograms (total principal), currency
     equity_scale: float  # scale of the equity histogram, currency
     antithetic: bool  # paths 2k and 2k+1 share their draws, the diffusion's with opposite signs
-    next_busy_day: np.ndarray  # [H + 2] first day >= t with an obligation, a shock or a listing
+    next_busy_day: np.ndarray  # [H + 2] first day >= t with an obligation, a shock, a listing or a scheduled mark
     single_asset_loop: bool  # quiet stretches of a one-asset book run in their own loop (same results)
     shortcuts: bool  # quiet stretches and log-price gates; False takes every day through the full machinery
 
@@ -129,6 +129,9 @@ def _next_busy_days(horizon: int, obligation_day: np.ndarray, market: MarketArra
     busy = obligation_day.copy()
     busy[market.shock_day[market.shock_day <= horizon]] = True
     busy[market.listing_day[(market.listing_day > 0) & (market.listing_day <= horizon)]] = True
+    for every, listing in zip(market.mark_every, market.listing_day):
+        if every > 0:  # a private asset's scheduled valuations, until it lists
+            busy[every : min(horizon, listing - 1) + 1 : every] = True
     nxt = np.full(horizon + 2, horizon + 1, dtype=np.int64)
     for t in range(horizon, -1, -1):
         nxt[t] = t if busy[t] else nxt[t + 1]

@@ -128,12 +128,7 @@ def valuation_event(day: int, every_days: int, event_prob_per_day: float, event_
     The random draw is taken every day for every private asset, whatever the outcome, so that the
     event stream stays aligned across scenario variants (common random numbers).
     """
-    return valuation_event_of(uniform(event_rng), day, every_days, event_prob_per_day)
-
-
-@inline_kernel
-def valuation_event_of(u: float, day: int, every_days: int, event_prob_per_day: float) -> bool:
-    """`valuation_event` for the day's uniform draw u from the event stream."""
+    u = uniform(event_rng)
     if every_days > 0 and day % every_days == 0:
         return True
     return u < event_prob_per_day

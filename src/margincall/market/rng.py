@@ -93,13 +93,6 @@ def uniform(s: np.ndarray) -> float:
     return (float(next_u64(s) >> _S11) + 0.5) * _TO_UNIT
 
 
-@kernel
-def uniform_words(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64) -> tuple:
-    """`uniform` on a state held in four words; the same numbers. Returns (value, s0, s1, s2, s3)."""
-    bits, s0, s1, s2, s3 = next_u64_words(s0, s1, s2, s3)
-    return (float(bits >> _S11) + 0.5) * _TO_UNIT, s0, s1, s2, s3
-
-
 def _ziggurat_tables(layers: int = 256, r: float = 3.6541528853610088, area: float = 0.00492867323399) -> tuple[np.ndarray, np.ndarray]:
     """Layer edges x[0..layers] of the 256-layer ziggurat for the standard normal (Marsaglia and
     Tsang 2000), and the ratios x[i+1] / x[i] that accept without evaluating the density."""
