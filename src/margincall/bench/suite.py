@@ -33,6 +33,8 @@ class BenchConfig:
     quantlib_paths: int = 4_000  # QuantLib's paths (slow: scaled)
     memory_paths: int = 10_000_000  # workload (a) for the peak-memory check; 0 skips it
     efficiency_paths: int = 200_000  # paths per method when timing a target standard error
+    repeats_a: int = 3  # engine runs of workload (a): the fastest counts, as for the floor and numpy
+    repeats_b: int = 2  # engine runs of workload (b)
     target_se: float = 0.001
     threads: int = numba.config.NUMBA_NUM_THREADS  # "all cores"
 
@@ -58,11 +60,11 @@ def _machine() -> dict[str, Any]:
     }
 
 
-def _worker(name: str, paths: int, threads: int, antithetic: bool = False, env: dict | None = None) -> dict[str, Any]:
-    args = [sys.executable, "-m", "margincall.bench.worker", name, str(paths), str(threads)]
+def _worker(name: str, paths: int, threads: int, antithetic: bool = False, repeats: int = 1) -> dict[str, Any]:
+    args = [sys.executable, "-m", "margincall.bench.worker", name, str(paths), str(threads), f"repeats={repeats}"]
     if antithetic:
         args.append("antithetic")
-    out = subprocess.run(args, capture_output=True, text=True, check=True, env=env)
+    out = subprocess.run(args, capture_output=True, text=True, check=True)
     data = json.loads(out.stdout.strip().splitlines()[-1])
     data["path_days_per_s"] = data["path_days"] / data["wall_s"]
     data["asset_days_per_s"] = data["asset_days"] / data["wall_s"]
@@ -104,18 +106,28 @@ def _start_times() -> dict[str, float]:
 def run_benchmark(config: BenchConfig = BenchConfig(), say: Say = lambda _: None) -> dict[str, Any]:
     """Run everything once on this machine and return the figures (see docs/performance.md)."""
     report: dict[str, Any] = {"machine": _machine(), "config": asdict(config)}
+
+    def floors() -> dict[str, dict[str, float]]:
+        return {
+            "1_thread": _floor(1, 1, max(config.paths // 8, 50_000)),
+            "all_cores": _floor(config.threads, 1, max(config.paths // 2, 100_000)),
+        }
+
     say("floor: one normal and one exp per asset-day")
-    report["floor"] = {
-        "1_thread": _floor(1, 1, max(config.paths // 8, 50_000)),
-        "all_cores": _floor(config.threads, 1, max(config.paths // 2, 100_000)),
-    }
-    floor_all = report["floor"]["all_cores"]["asset_days_per_s"]
+    report["floor"] = floors()
     engine: dict[str, Any] = {}
     for name in ("a", "b"):
+        repeats = config.repeats_a if name == "a" else config.repeats_b
         for label, threads in (("1_thread", 1), ("all_cores", config.threads)):
-            say(f"engine: workload ({name}), {config.paths:,} paths, {label.replace('_', ' ')}")
-            engine[f"{name}_{label}"] = _worker(name, config.paths, threads)
+            say(f"engine: workload ({name}), {config.paths:,} paths, {label.replace('_', ' ')}, fastest of {repeats}")
+            engine[f"{name}_{label}"] = _worker(name, config.paths, threads, repeats=repeats)
     report["engine"] = engine
+    # a shared machine's speed drifts: the floor is measured again after the engine, and the
+    # faster of the two counts (the stricter target)
+    say("floor again, after the engine runs")
+    report["floor_after"] = floors()
+    floor_all = max(report["floor"]["all_cores"]["asset_days_per_s"], report["floor_after"]["all_cores"]["asset_days_per_s"])
+    report["floor_all_cores_used"] = floor_all
     say(f"numpy peer: {config.numpy_paths:,} paths (best of three)")
     report["numpy_peer"] = min((numpy_peer(config.numpy_paths) for _ in range(3)), key=lambda r: r["wall_s"])
     report["numpy_peer"]["path_days_per_s"] = report["numpy_peer"]["path_days"] / report["numpy_peer"]["wall_s"]
@@ -144,7 +156,7 @@ def run_benchmark(config: BenchConfig = BenchConfig(), say: Say = lambda _: None
     efficiency = {}
     for method in ("plain", "antithetic"):
         say(f"efficiency: {method}, {config.efficiency_paths:,} paths")
-        run = _worker("a", config.efficiency_paths, config.threads, antithetic=method == "antithetic")
+        run = _worker("a", config.efficiency_paths, config.threads, antithetic=method == "antithetic", repeats=config.repeats_a)
         se = run["p_margin_call_se"]
         factor = (se / config.target_se) ** 2
         efficiency[method] = {
