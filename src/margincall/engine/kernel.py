@@ -363,8 +363,9 @@ def _quiet_days(
             accruing = True
     result = stop
     for day in range(t, stop):
-        if replay:  # a block bootstrap draws its block starts from the diffusion stream
-            diffusion_rng[0], diffusion_rng[1], diffusion_rng[2], diffusion_rng[3] = d0, d1, d2, d3
+        if replay:
+            # a block bootstrap draws its block starts from the diffusion stream's array; the
+            # words follow it, as they are written back on return
             step_historical_returns(asset_f, A_LOGV, history, block_days, day, diffusion_rng, cursor, sign)
             d0, d1, d2, d3 = diffusion_rng[0], diffusion_rng[1], diffusion_rng[2], diffusion_rng[3]
         else:
