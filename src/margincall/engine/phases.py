@@ -131,7 +131,7 @@ def _sells(response) -> bool:
 
 @kernel
 def borrower_sell(
-    t, target, response, participation, sellable_day, adv, impact_y, sigma_daily,
+    t, target, participation, sellable_day, adv, impact_y, sigma_daily,
     asset_f, pledged, b_f, b_i, sold_interval, interval, log, log_n,
 ) -> float:
     """Sell free, sellable public holdings (asset order) for proceeds up to `target`, within the
@@ -173,7 +173,7 @@ def pay_obligation(
     short = amount - paid
     if short > TINY and _sells(response):
         got = borrower_sell(
-            t, short, response, participation, sellable_day, adv, impact_y, sigma_daily, asset_f, pledged, b_f, b_i, sold_interval, interval, log, log_n
+            t, short, participation, sellable_day, adv, impact_y, sigma_daily, asset_f, pledged, b_f, b_i, sold_interval, interval, log, log_n
         )
         use = min(got, short)
         b_f[B_CASH] += got - use
@@ -368,7 +368,7 @@ def respond(t, l, mk, ln, bw, asset_f, pledged, loan_f, loan_i, b_f, b_i, sold_i
                 acted = True
         elif action == RESPONSE_SELL:
             got = borrower_sell(
-                t, gap, bw.response, bw.participation, mk.sellable_day, mk.adv, mk.impact_y, mk.sigma_daily,
+                t, gap, bw.participation, mk.sellable_day, mk.adv, mk.impact_y, mk.sigma_daily,
                 asset_f, pledged, b_f, b_i, sold_interval, interval, log, log_n,
             )
             if got > TINY:
