@@ -7,9 +7,9 @@
 """
 
 from margincall._version import __version__
-from margincall.api.loading import default_scenario, load_scenario, parse_scenario
-from margincall.api.results import BorrowerResult, LoanResult, SimulationResult
-from margincall.api.simulate import simulate, trace
+from margincall.analysis.loading import default_scenario, load_scenario, parse_scenario
+from margincall.analysis.results import BorrowerResult, LoanResult, SimulationResult
+from margincall.analysis.simulate import simulate, trace
 from margincall.errors import MarginCallError, ScenarioError, SimulationError
 from margincall.model.scenario import Scenario
 

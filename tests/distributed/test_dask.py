@@ -11,7 +11,7 @@ import distributed
 import pytest
 
 import margincall
-from margincall.api.simulate import BLOCK_PATHS
+from margincall.analysis.simulate import BLOCK_PATHS
 from margincall.distributed import DaskSession, plan_tasks, run_task, simulate_on_dask
 
 pytestmark = pytest.mark.slow

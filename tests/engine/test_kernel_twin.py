@@ -16,7 +16,7 @@ import json, sys, warnings
 import numpy as np
 warnings.simplefilter("ignore")  # numpy warns on uint64 wrap-around, which the generator relies on
 import margincall
-from margincall.api.simulate import run_statistics
+from margincall.analysis.simulate import run_statistics
 from margincall.engine.lower import lower
 s = margincall.load_scenario(sys.argv[1])
 stats = run_statistics(lower(s), paths=int(sys.argv[2]), seed=int(sys.argv[3]), threads=1, compiled=False)
@@ -25,7 +25,7 @@ print(json.dumps({k: v.tolist() for k, v in {**stats.blocks, **stats.hists}.item
 
 
 def _compiled(path: Path, paths: int, seed: int) -> dict:
-    from margincall.api.simulate import run_statistics
+    from margincall.analysis.simulate import run_statistics
     from margincall.engine.lower import lower
 
     stats = run_statistics(lower(margincall.load_scenario(path)), paths=paths, seed=seed, threads=1)

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from margincall.api.history import history_returns
-from margincall.api.loading import default_scenario, load_scenario, parse_scenario
-from margincall.api.simulate import run_statistics
+from margincall.analysis.history import history_returns
+from margincall.analysis.loading import default_scenario, load_scenario, parse_scenario
+from margincall.analysis.simulate import run_statistics
 from margincall.bench.workloads import WORKLOAD_A
 from margincall.engine.lower import lower
 from margincall.model.scenario import Scenario

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import margincall
-from margincall.api.results import SimulationResult
+from margincall.analysis.results import SimulationResult
 from margincall.model.scenario import Scenario
 
 DATA = Path(__file__).parent / "data"

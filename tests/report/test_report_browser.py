@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from margincall.api.results import SimulationResult
+from margincall.analysis.results import SimulationResult
 from margincall.model.scenario import Scenario
 from margincall.report import write_report
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 import pytest
 
-from margincall.api.results import SimulationResult
+from margincall.analysis.results import SimulationResult
 from margincall.model.scenario import Asset, Borrower, CashFlow, Loan, Scenario, Shock
 from margincall.report import ReportSection, describe, input_tables, render_report, write_report
 from margincall.report._format import binomial_se, probability

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 import margincall
-from margincall.api.results import SimulationResult
+from margincall.analysis.results import SimulationResult
 
 DATA = Path(__file__).parent / "data"
 PG_ENV = "MARGINCALL_TEST_POSTGRES_URL"

@@ -22,7 +22,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
 import margincall
-from margincall.api.results import SimulationResult
+from margincall.analysis.results import SimulationResult
 from margincall.store import (
     ENV_URL,
     ResultFormatError,

@@ -15,7 +15,7 @@ import time
 
 
 def main(argv: list[str]) -> None:
-    from margincall.api.simulate import simulate
+    from margincall.analysis.simulate import simulate
     from margincall.bench.workloads import workload
 
     name, paths, threads = argv[0], int(argv[1]), int(argv[2])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-from margincall.api.loading import default_scenario, parse_scenario
+from margincall.analysis.loading import default_scenario, parse_scenario
 from margincall.model.scenario import Scenario
 
 WORKLOAD_A = """

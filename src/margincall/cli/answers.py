@@ -18,8 +18,8 @@ from rich.table import Table
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from margincall.api.search import CurvePoint, SearchResult
-    from margincall.api.simulate import TracedEvent
+    from margincall.analysis.search import CurvePoint, SearchResult
+    from margincall.analysis.simulate import TracedEvent
 
 ScenarioArg = Annotated[
     Optional[str],
@@ -158,8 +158,8 @@ def stress(
     threads: ThreadsOpt = None,
 ) -> None:
     """Run the base scenario and each named stress with common random numbers; print one table."""
-    from margincall.api.simulate import simulate
-    from margincall.api.stress import (
+    from margincall.analysis.simulate import simulate
+    from margincall.analysis.stress import (
         apply_stress,
         builtin_stresses,
         load_stress,
@@ -190,7 +190,7 @@ def stress(
                     bar.update(task, completed=before + done)
 
                 results[name] = simulate(variant, paths=paths, seed=seed, threads=threads, progress=advance)
-        from margincall.api.stress import StressRun
+        from margincall.analysis.stress import StressRun
 
         run = StressRun(base=results.pop("base"), results=results, applied=applied)
         _console().print(stress_table(run))
@@ -206,7 +206,7 @@ def stress(
 
 
 def stress_table(run: Any) -> Table:
-    from margincall.api.stress import stress_rows
+    from margincall.analysis.stress import stress_rows
 
     rows = stress_rows(run)
     short = {name: (a.stress.id or name) for name, a in run.applied.items()}  # ids keep the table narrow
@@ -241,7 +241,7 @@ def _stress_report(run: Any, model: Any, scenario: str | None, out: Path) -> Pat
         from margincall.report import ReportSection, write_report
     except ImportError:
         return None
-    from margincall.api.stress import stress_rows
+    from margincall.analysis.stress import stress_rows
 
     head = ["run", "loan / borrower", "P(margin call)", "P(default)", "expected loss", "loss VaR 99%", "liquidity at risk 95%", "P(cascade)"]
     body = []
@@ -361,7 +361,7 @@ def reverse(
     trace: Annotated[int, typer.Option("--trace", min=0, help="Print the events of this many paths at the shock found.")] = 3,
 ) -> None:
     """Reverse stress test: the smallest shock along a direction that reaches a target."""
-    from margincall.api.search import first_call_shock, parse_direction, reverse_stress
+    from margincall.analysis.search import first_call_shock, parse_direction, reverse_stress
 
     try:
         model = _main()._load(scenario)
@@ -399,7 +399,7 @@ def reverse(
 
 
 def _metric_name(target: str) -> str:
-    from margincall.api.search import parse_target
+    from margincall.analysis.search import parse_target
 
     return parse_target(target).metric
 
@@ -412,7 +412,7 @@ def _call_target(target: str, model: Any, loan: str | None) -> tuple[bool, str |
     if text.endswith(".call"):
         name = text[: -len(".call")]
         if name not in model.loans:
-            from margincall.api.search import TargetError
+            from margincall.analysis.search import TargetError
 
             raise TargetError(f"target '{target}': unknown loan '{name}'; loans: {', '.join(model.loans)}")
         return True, name
@@ -439,7 +439,7 @@ def size(
     threads: ThreadsOpt = None,
 ) -> None:
     """Loan sizing and trigger design: the value of a field (default: the loan's principal) at which the bound is just met."""
-    from margincall.api.search import SearchError, solve_field
+    from margincall.analysis.search import SearchError, solve_field
 
     try:
         model = _main()._load(scenario)
@@ -447,7 +447,7 @@ def size(
             if loan is None:
                 raise SearchError("give --loan LOAN (its principal is sized) or --field PATH")
             if loan not in model.loans:
-                from margincall.api.search import TargetError
+                from margincall.analysis.search import TargetError
 
                 raise TargetError(f"unknown loan '{loan}'; loans: {', '.join(model.loans)}")
             path = f"loans.{loan}.principal"
@@ -490,7 +490,7 @@ def sensitivities(
     threads: ThreadsOpt = None,
 ) -> None:
     """The change of each headline metric for a bump of each volatility, correlation, drift, haircut and trigger."""
-    from margincall.api.sensitivities import sensitivities as run_sensitivities
+    from margincall.analysis.sensitivities import sensitivities as run_sensitivities
 
     try:
         model = _main()._load(scenario)
@@ -557,7 +557,7 @@ def debt_service_table(rows: list[Any], currency: str) -> Table:
 
 def debt_service_command(scenario: ScenarioArg = None, seed: SeedOpt = 0) -> None:
     """For each loan, the collateral growth a year that pays its interest, and the probability that the collateral beats it."""
-    from margincall.api.sensitivities import debt_service
+    from margincall.analysis.sensitivities import debt_service
 
     try:
         model = _main()._load(scenario)
@@ -584,8 +584,8 @@ def calibrate(
     """Estimate annual volatility, drift, correlation and jumps from a price history; print them with intervals and a scenario fragment."""
     import datetime as dt
 
-    from margincall.api.calibrate import CalibrationError, read_prices
-    from margincall.api.calibrate import calibrate as run_calibration
+    from margincall.analysis.calibrate import CalibrationError, read_prices
+    from margincall.analysis.calibrate import calibrate as run_calibration
 
     try:
         def date(text: str | None, name: str) -> dt.date | None:

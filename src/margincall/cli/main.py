@@ -1,4 +1,4 @@
-"""The `margincall` command line: parse input, call the api, render."""
+"""The `margincall` command line: parse input, call the analysis layer, render."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def _fail(exc: Exception, code: int = 2) -> None:
 
 
 def _load(scenario: str | None):
-    from margincall.api.loading import default_scenario, load_scenario
+    from margincall.analysis.loading import default_scenario, load_scenario
 
     return default_scenario() if scenario is None else load_scenario(scenario)
 
@@ -72,7 +72,7 @@ def _scenario_text(scenario: str | None) -> tuple[object, str]:
     """The scenario object and the exact text it came from (kept in the run store)."""
     from pathlib import Path as _Path
 
-    from margincall.api.loading import DEFAULT_SCENARIO, builtin_scenario_text, builtin_scenarios, parse_scenario
+    from margincall.analysis.loading import DEFAULT_SCENARIO, builtin_scenario_text, builtin_scenarios, parse_scenario
 
     if scenario is None or (not _Path(scenario).exists() and scenario in builtin_scenarios()):
         name = scenario or DEFAULT_SCENARIO
@@ -107,8 +107,8 @@ def run(
     import contextlib
     import signal
 
-    from margincall.api.simulate import check_run_args
-    from margincall.api.simulate import trace as trace_paths
+    from margincall.analysis.simulate import check_run_args
+    from margincall.analysis.simulate import trace as trace_paths
     from margincall.cli.render import describe_scenario, print_result
     from margincall.cli.scale import simulation_runner
 
@@ -164,7 +164,7 @@ def run(
 @app.command()
 def check(scenario: Annotated[str, typer.Argument(help="Scenario YAML file to validate.")]) -> None:
     """Validate a scenario file and describe it; exit 0 when it is valid."""
-    from margincall.api.loading import load_scenario
+    from margincall.analysis.loading import load_scenario
     from margincall.cli.render import describe_scenario
 
     try:
@@ -179,7 +179,7 @@ def check(scenario: Annotated[str, typer.Argument(help="Scenario YAML file to va
 @app.command()
 def schema() -> None:
     """Print the scenario file's JSON Schema (fields, units, defaults)."""
-    from margincall.api.loading import scenario_json_schema
+    from margincall.analysis.loading import scenario_json_schema
 
     sys.stdout.write(json.dumps(scenario_json_schema(), indent=2) + "\n")
 

@@ -7,7 +7,7 @@ import math
 from rich.console import Console
 from rich.table import Table
 
-from margincall.api.results import SimulationResult
+from margincall.analysis.results import SimulationResult
 from margincall.model.scenario import Scenario
 
 

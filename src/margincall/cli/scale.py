@@ -35,7 +35,7 @@ def simulation_runner(*, workers: int | None = None, scheduler: str | None = Non
     in this process (`threads` threads), on a local Dask cluster of `workers` processes, or on the
     cluster at `scheduler`; the cluster lives as long as the `with` block. Raises
     `SimulationError` for options that do not go together."""
-    from margincall.api.simulate import simulate
+    from margincall.analysis.simulate import simulate
     from margincall.errors import SimulationError
 
     if workers is None and scheduler is None:
@@ -114,9 +114,9 @@ def sweep(
 ) -> None:
     """Run a scenario over a grid of field values, every point from the same seed, so that the
     differences between points are those of the terms, not of the random draws."""
-    from margincall.api.loading import load_scenario
-    from margincall.api.sweep import sweep as run_sweep
-    from margincall.api.sweep import sweep_grid, write_sweep
+    from margincall.analysis.loading import load_scenario
+    from margincall.analysis.sweep import sweep as run_sweep
+    from margincall.analysis.sweep import sweep_grid, write_sweep
     from margincall.cli.main import _fail, console, err_console
     from margincall.errors import MarginCallError
 

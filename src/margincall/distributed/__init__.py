@@ -5,7 +5,7 @@
 
 The numbers are the same, bit for bit, as `margincall.simulate(scenario, paths=..., seed=...)`
 in one process, whatever the number of workers or tasks: every block of paths draws from its own
-random stream, and block statistics merge exactly (`margincall.api.statistics`).
+random stream, and block statistics merge exactly (`margincall.analysis.statistics`).
 """
 
 from margincall.distributed._dask import DaskSession, plan_tasks, run_task, simulate_on_dask

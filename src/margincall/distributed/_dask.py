@@ -26,10 +26,10 @@ from typing import Self
 from distributed import CancelledError, Client, KilledWorker, LocalCluster, as_completed
 
 from margincall._version import __version__
-from margincall.api.results import SimulationResult, build_result
-from margincall.api.history import history_returns
-from margincall.api.simulate import BLOCK_PATHS, Progress, check_run_args, run_statistics
-from margincall.api.statistics import RunStatistics
+from margincall.analysis.results import SimulationResult, build_result
+from margincall.analysis.history import history_returns
+from margincall.analysis.simulate import BLOCK_PATHS, Progress, check_run_args, run_statistics
+from margincall.analysis.statistics import RunStatistics
 from margincall.engine.lower import EngineInputs, lower
 from margincall.errors import MarginCallError, SimulationError
 from margincall.model.scenario import Scenario

@@ -149,7 +149,7 @@ def _history_arrays(scenario: Scenario, history: np.ndarray | None) -> tuple[np.
     if history is None:
         raise SimulationError(
             "the historical market model replays returns that lower() does not read: "
-            "pass history=margincall.api.history.history_returns(scenario)"
+            "pass history=margincall.analysis.history.history_returns(scenario)"
         )
     history = np.ascontiguousarray(history, dtype=np.float64)
     if history.ndim != 2 or history.shape[1] != n_assets:
@@ -165,7 +165,7 @@ def lower(scenario: Scenario, *, antithetic: bool = False, history: np.ndarray |
     """Arrays for the kernels from a validated scenario.
 
     Under the historical market model `history` holds the daily log returns to replay, [days,
-    assets] in asset order (see `margincall.api.history.history_returns`); the impact law's
+    assets] in asset order (see `margincall.analysis.history.history_returns`); the impact law's
     daily volatility is then their sample standard deviation."""
     asset_ids = tuple(scenario.assets)
     loan_ids = tuple(scenario.loans)

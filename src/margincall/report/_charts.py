@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from margincall.api.results import BorrowerResult, LoanResult
+from margincall.analysis.results import BorrowerResult, LoanResult
 from margincall.model.scenario import Borrower, Loan
 from margincall.report._format import binomial_se, money, percent, probability
 

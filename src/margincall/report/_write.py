@@ -15,7 +15,7 @@ import plotly.io as pio
 from markupsafe import Markup
 
 from margincall._version import __version__
-from margincall.api.results import BorrowerResult, LoanResult, SimulationResult
+from margincall.analysis.results import BorrowerResult, LoanResult, SimulationResult
 from margincall.model.scenario import Scenario
 from margincall.report import _charts as charts
 from margincall.report._format import binomial_se, money, money_se, number, percent, probability

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from margincall.api.results import SimulationResult
+from margincall.analysis.results import SimulationResult
 
 # (metric, its standard-error field or None); probabilities are fractions, the rest currency.
 LOAN_METRICS: tuple[tuple[str, str | None], ...] = (

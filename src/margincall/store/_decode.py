@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import MISSING, fields
 from typing import Any, TypeVar
 
-from margincall.api.results import BorrowerResult, LoanResult, SimulationResult
+from margincall.analysis.results import BorrowerResult, LoanResult, SimulationResult
 from margincall.store._errors import ResultFormatError
 
 T = TypeVar("T")

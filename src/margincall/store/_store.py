@@ -24,8 +24,8 @@ from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
-from margincall.api.loading import parse_scenario
-from margincall.api.results import SimulationResult
+from margincall.analysis.loading import parse_scenario
+from margincall.analysis.results import SimulationResult
 from margincall.model.scenario import Scenario
 from margincall.store._compare import ComparisonRow, compare_runs
 from margincall.store._decode import result_from_dict

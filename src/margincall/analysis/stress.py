@@ -35,10 +35,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from margincall.api.loading import _where, read_yaml_mapping
-from margincall.api.results import SimulationResult
-from margincall.api.simulate import simulate
-from margincall.api.variants import field_value, with_values
+from margincall.analysis.loading import _where, read_yaml_mapping
+from margincall.analysis.results import SimulationResult
+from margincall.analysis.simulate import simulate
+from margincall.analysis.variants import field_value, with_values
 from margincall.errors import ScenarioError
 from margincall.model.scenario import Scenario
 

@@ -61,7 +61,7 @@ def test_bad_arguments_raise_clear_errors(single_stock):
 
 
 def test_breakeven_growth_pays_the_interest(single_stock):
-    from margincall.api.results import breakeven_growth
+    from margincall.analysis.results import breakeven_growth
 
     g = breakeven_growth(100.0, 12.0, 2.0)
     assert 100.0 * ((1 + g) ** 2 - 1) == pytest.approx(12.0)

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 import margincall
-from margincall.api.history import history_returns
-from margincall.api.simulate import run_statistics
+from margincall.analysis.history import history_returns
+from margincall.analysis.simulate import run_statistics
 from margincall.engine.kernel import BS_EQUITY, BS_EQUITY_SQ
 from margincall.engine.lower import lower
 from margincall.errors import ScenarioError, SimulationError
@@ -226,8 +226,8 @@ TWIN = """
 import json, sys, warnings
 warnings.simplefilter("ignore")
 import margincall
-from margincall.api.history import history_returns
-from margincall.api.simulate import run_statistics
+from margincall.analysis.history import history_returns
+from margincall.analysis.simulate import run_statistics
 from margincall.engine.lower import lower
 s = margincall.load_scenario(sys.argv[1])
 stats = run_statistics(lower(s, antithetic=True, history=history_returns(s)), paths=6, seed=4, threads=1, compiled=False)

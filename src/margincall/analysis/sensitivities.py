@@ -28,9 +28,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from margincall.api.results import SimulationResult
-from margincall.api.simulate import simulate
-from margincall.api.variants import with_values
+from margincall.analysis.results import SimulationResult
+from margincall.analysis.simulate import simulate
+from margincall.analysis.variants import with_values
 from margincall.errors import ScenarioError
 from margincall.model.scenario import Scenario
 

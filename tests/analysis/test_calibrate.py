@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
-from margincall.api.calibrate import (
+from margincall.analysis.calibrate import (
     CalibrationError,
     block_bootstrap,
     bootstrap_drawdowns,

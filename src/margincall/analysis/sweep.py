@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from margincall.api.results import BorrowerResult, LoanResult, SimulationResult
-from margincall.api.simulate import simulate
-from margincall.api.variants import field_value, with_values
+from margincall.analysis.results import BorrowerResult, LoanResult, SimulationResult
+from margincall.analysis.simulate import simulate
+from margincall.analysis.variants import field_value, with_values
 from margincall.errors import ScenarioError, SimulationError
 from margincall.model.scenario import Scenario
 

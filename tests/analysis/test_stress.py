@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 import margincall
-from margincall.api.stress import (
+from margincall.analysis.stress import (
     apply_stress,
     builtin_stresses,
     expand_path,

@@ -30,7 +30,7 @@ from margincall.engine.kernel import (
     LS_LOSS_SQ,
 )
 from margincall.engine.lower import EngineInputs
-from margincall.api.statistics import RunStatistics
+from margincall.analysis.statistics import RunStatistics
 
 FAN_PROBS = np.array([0.05, 0.25, 0.5, 0.75, 0.95])
 FAN_KEYS = ("p5", "p25", "p50", "p75", "p95")

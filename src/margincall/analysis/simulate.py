@@ -12,9 +12,9 @@ import numba
 import numpy as np
 
 from margincall._version import __version__
-from margincall.api.history import history_returns
-from margincall.api.results import SimulationResult, build_result
-from margincall.api.statistics import BLOCK_FIELDS, HIST_FIELDS, RunStatistics
+from margincall.analysis.history import history_returns
+from margincall.analysis.results import SimulationResult, build_result
+from margincall.analysis.statistics import BLOCK_FIELDS, HIST_FIELDS, RunStatistics
 from margincall.engine.kernel import _run_blocks_python, allocate_outputs, run_blocks
 from margincall.engine.lower import EngineInputs, lower
 from margincall.engine.state import N_LOG

@@ -29,10 +29,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from margincall.api.results import SimulationResult
-from margincall.api.simulate import TracedEvent, simulate, trace
-from margincall.api.stress import select_assets
-from margincall.api.variants import field_value, with_values
+from margincall.analysis.results import SimulationResult
+from margincall.analysis.simulate import TracedEvent, simulate, trace
+from margincall.analysis.stress import select_assets
+from margincall.analysis.variants import field_value, with_values
 from margincall.errors import MarginCallError, ScenarioError
 from margincall.model.scenario import Scenario
 

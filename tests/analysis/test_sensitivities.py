@@ -9,7 +9,7 @@ import pytest
 from scipy.stats import norm
 
 import margincall
-from margincall.api.sensitivities import (
+from margincall.analysis.sensitivities import (
     bumps,
     debt_service,
     p_log_growth_at_least,

@@ -8,8 +8,8 @@ import json
 import pytest
 
 import margincall
-from margincall.api.sweep import CSV_BORROWER_FIELDS, CSV_LOAN_FIELDS, parse_set, sweep, sweep_grid, write_sweep
-from margincall.api.variants import with_values
+from margincall.analysis.sweep import CSV_BORROWER_FIELDS, CSV_LOAN_FIELDS, parse_set, sweep, sweep_grid, write_sweep
+from margincall.analysis.variants import with_values
 
 PRINCIPAL = "loans.acme-loan.principal"
 CALL = "loans.acme-loan.margin_call_ltv"

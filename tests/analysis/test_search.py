@@ -11,7 +11,7 @@ from scipy.optimize import brentq
 from scipy.stats import norm
 
 import margincall
-from margincall.api.search import (
+from margincall.analysis.search import (
     SearchError,
     TargetError,
     first_call_shock,

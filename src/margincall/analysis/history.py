@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from margincall.api.calibrate import CalibrationError, read_prices
+from margincall.analysis.calibrate import CalibrationError, read_prices
 from margincall.errors import ScenarioError
 from margincall.model.scenario import Scenario
 

@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from margincall.api.history import history_problems, resolve_prices
+from margincall.analysis.history import history_problems, resolve_prices
 from margincall.errors import ScenarioError
 from margincall.model.scenario import Scenario, scenario_problems
 

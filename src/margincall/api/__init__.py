@@ -1,1 +1,0 @@
-"""Orchestration: load scenarios, run simulations, build results."""
