@@ -7,7 +7,9 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from margincall.model.scenario import Scenario, scenario_problems
+from pydantic import ValidationError
+
+from margincall.model.scenario import Scenario, ScenarioProblems, scenario_problems
 
 BASE = {
     "assets": {
@@ -63,7 +65,17 @@ def test_dates_count_business_days():
 
 
 def _problems(**changes) -> list[str]:
-    return [".".join(map(str, loc)) + ": " + msg for loc, msg in scenario_problems(_scenario(**changes))]
+    """The cross-field problems that building the scenario raises (a `Scenario(...)` built in
+    Python is checked like a file)."""
+    try:
+        scenario = _scenario(**changes)
+    except ValidationError as exc:
+        (error,) = exc.errors()
+        found = error["ctx"]["error"]
+        assert isinstance(found, ScenarioProblems)
+        return [".".join(map(str, loc)) + ": " + msg for loc, msg in found.problems]
+    assert scenario_problems(scenario) == []
+    return []
 
 
 def test_unknown_asset_named():
@@ -102,5 +114,5 @@ def test_public_asset_needs_adv_and_pledges_at_most_whole_holding():
 
 
 def test_dates_need_start_date():
-    problems = _problems(borrower={"cash": 1.0, "cash_flows": [{"day": "2026-10-01", "amount": -1.0}]})
+    problems = _problems(borrower={"cash": 1.0, "cash_flows": [{"day": dt.date(2026, 10, 1), "amount": -1.0}]})
     assert problems and problems[0].startswith("borrower.cash_flows.0.day") and "start_date" in problems[0]

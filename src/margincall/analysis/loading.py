@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.resources
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from pydantic import ValidationError
 
 from margincall.analysis.history import history_problems, resolve_prices
 from margincall.errors import ScenarioError
-from margincall.model.scenario import Scenario, scenario_problems
+from margincall.model.scenario import Scenario, ScenarioProblems
 
 DEFAULT_SCENARIO = "softbank-openai"
 
@@ -63,9 +64,9 @@ def parse_scenario(
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(source, [_describe(err, root) for err in exc.errors()]) from None
-    problems = scenario_problems(scenario)
-    if not problems and scenario.historical:
+        raise ScenarioError(source, _validation_problems(exc, root)) from None
+    problems: list = []
+    if scenario.historical:
         scenario = resolve_prices(scenario, base_dir)
         problems = history_problems(scenario)
     if problems:
@@ -73,12 +74,31 @@ def parse_scenario(
     return scenario
 
 
+class ScenarioLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, reading numbers as YAML 1.2 does: `1e9` and `1.0e9` are floats
+    (YAML 1.1 wants a sign in the exponent and reads them as strings)."""
+
+
+ScenarioLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
 def read_yaml_mapping(text: str, source: str, expected: str) -> tuple[dict[str, Any], yaml.Node | None]:
     """YAML text as a mapping, with its node tree (for line numbers); a `ScenarioError` naming the
     line of a syntax error, or saying `expected` when the top level is not a mapping."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=ScenarioLoader)
+        data = yaml.load(text, Loader=ScenarioLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
@@ -89,12 +109,25 @@ def read_yaml_mapping(text: str, source: str, expected: str) -> tuple[dict[str, 
     return data, root
 
 
+def _validation_problems(exc: ValidationError, root: yaml.Node | None) -> list[tuple[str, str]]:
+    """Each field error with its path and line; the cross-field problems that the scenario's own
+    validator found (`ScenarioProblems`) each with their own path and line."""
+    described: list[tuple[str, str]] = []
+    for err in exc.errors():
+        found = (err.get("ctx") or {}).get("error")
+        if isinstance(found, ScenarioProblems):
+            described += [(_where(tuple(loc), root), message) for loc, message in found.problems]
+        else:
+            described.append(_describe(err, root))
+    return described
+
+
 def scenario_json_schema() -> dict[str, Any]:
     return Scenario.model_json_schema()
 
 
 def _describe(err: Any, root: yaml.Node | None) -> tuple[str, str]:
-    loc = tuple(part for part in err["loc"] if not (isinstance(part, str) and part in _UNION_TAGS))
+    loc = tuple(part for part in err["loc"] if not _is_union_tag(part))
     message = err["msg"]
     kind = err["type"]
     if kind == "extra_forbidden":
@@ -138,7 +171,16 @@ def _unknown_field_message(loc: tuple) -> str:
     return f"unknown field; {hint}allowed here: {', '.join(allowed)} (units and defaults: `margincall schema`)"
 
 
-_UNION_TAGS = {"float", "IndexRate", "int", "date", "list[str]", "str", "bool", "function-after[_unique_response(), Borrower]"}
+def _is_union_tag(part: object) -> bool:
+    """Whether a part of a pydantic error location names a member of a union (`float`,
+    `IndexRate`, `function-after[...]`) rather than a field, key or index of the file."""
+    if not isinstance(part, str):
+        return False
+    return part in _UNION_TAGS or "[" in part or part[:1].isupper() and part.isidentifier() and part in _MODEL_NAMES
+
+
+_UNION_TAGS = {"float", "int", "date", "str", "bool", "list[str]", "constrained-float", "constrained-int"}
+_MODEL_NAMES = {"IndexRate", "CrossDefault", "Borrower", "Lender", "Loan", "Asset", "Scenario"}
 
 
 def _where(loc: tuple, root: yaml.Node | None) -> str:

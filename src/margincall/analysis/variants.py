@@ -10,7 +10,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from margincall.errors import ScenarioError
-from margincall.model.scenario import Scenario, scenario_problems
+from margincall.analysis.loading import _validation_problems
+from margincall.model.scenario import Scenario
 
 
 def field_value(scenario: Scenario, path: str) -> Any:
@@ -41,14 +42,9 @@ def with_values(scenario: Scenario, values: Mapping[str, Any] | Iterable[tuple[s
         else:
             raise ScenarioError(f"--set {path}", [(path, "is not a field that holds a value")])
     try:
-        variant = Scenario.model_validate(copy.deepcopy(data))
+        return Scenario.model_validate(copy.deepcopy(data))
     except ValidationError as exc:
-        problems = [(".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()]
-        raise ScenarioError("scenario variant", problems) from None
-    problems = scenario_problems(variant)
-    if problems:
-        raise ScenarioError("scenario variant", [(".".join(map(str, loc)), msg) for loc, msg in problems])
-    return variant
+        raise ScenarioError("scenario variant", _validation_problems(exc, None)) from None
 
 
 def _parts(path: str) -> list[str]:

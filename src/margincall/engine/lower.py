@@ -275,8 +275,8 @@ def lower(scenario: Scenario, *, antithetic: bool = False, history: np.ndarray |
         interest_every=np.array([loan.interest_every_days for loan in loans], dtype=np.int64),
         refinance_prob=np.array([loan.refinance_probability for loan in loans]),
         refinance_days=np.array([loan.refinance_days or loan.term_days for loan in loans], dtype=np.int64),
-        recovery_rate=np.array([loan.recovery_rate for loan in loans]),
-        liquidation_participation=np.array([loan.liquidation_participation for loan in loans]),
+        recovery_rate=np.array([loan.recovery_rate if loan.recovery_rate is not None else scenario.borrower.recovery_rate for loan in loans]),
+        liquidation_participation=np.array([loan.liquidation_participation or 0.1 for loan in loans]),
         first_trigger=np.minimum(call_ltv, covenant("liquidation_ltv", math.inf)),
     )
 
