@@ -1,11 +1,12 @@
-"""`simulate`: validate, set up, run the kernel over blocks of paths, merge, summarise."""
+"""`simulate`: validate, set up, compile once, run the kernel over blocks of paths, merge, summarise."""
 
 from __future__ import annotations
 
 import math
 import os
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numba
@@ -14,25 +15,66 @@ import numpy as np
 from margincall._version import __version__
 from margincall.analysis.history import history_returns
 from margincall.analysis.results import SimulationResult, build_result
-from margincall.analysis.statistics import BLOCK_FIELDS, HIST_FIELDS, RunStatistics
-from margincall.engine.kernel import _run_blocks_python, allocate_outputs, run_blocks
+from margincall.analysis.statistics import BLOCK_FIELDS, HIST_FIELDS, PATH_FIELDS, RunStatistics
+from margincall.engine.codes import TraceEvent
+from margincall.engine.compile import ensure_compiled
+from margincall.engine.kernel import run_blocks, slot_state
+from margincall.engine.layout import G_AMOUNT, G_ASSET, G_BORROWER, G_CODE, G_DAY, G_LOAN, G_PATH, N_LOG
 from margincall.engine.lower import EngineInputs, lower
-from margincall.engine.state import N_LOG
+from margincall.engine.outputs import allocate_outputs
 from margincall.errors import SimulationError
 from margincall.model.scenario import Scenario
 
 BLOCK_PATHS = 1024  # paths per block: the unit of work and of exact summation
+MAX_PATHS = 10**10
 Progress = Callable[[int, int], None]  # (paths done, paths in all)
+Announce = Callable[[str], None]  # told when the kernels are about to compile
 
 
 def check_run_args(paths: int, seed: int, antithetic: bool = False) -> None:
     """A clear error for a path count, seed or pairing that cannot be used."""
-    if not isinstance(paths, int | np.integer) or paths < 1:
-        raise SimulationError(f"paths must be a positive whole number; got {paths!r}")
-    if not isinstance(seed, int | np.integer) or not 0 <= seed < 2**63:
+    if isinstance(paths, bool) or not isinstance(paths, int | np.integer) or not 1 <= paths <= MAX_PATHS:
+        raise SimulationError(f"paths must be a whole number from 1 to {MAX_PATHS:,}; got {paths!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**63:
         raise SimulationError(f"seed must be a whole number from 0 to 2**63 - 1; got {seed!r}")
     if antithetic and paths % 2:
         raise SimulationError(f"antithetic paths come in pairs: give an even path count, not {paths}")
+
+
+def default_threads() -> int:
+    return int(os.environ.get("NUMBA_NUM_THREADS", numba.config.NUMBA_NUM_THREADS))
+
+
+def _allocate(inputs: EngineInputs, n_blocks: int, n_slots: int, n_path_records: int = 0):
+    return allocate_outputs(
+        n_blocks, n_slots, n_assets=len(inputs.asset_ids), n_loans=len(inputs.loan_ids),
+        n_borrowers=len(inputs.borrower_ids), n_lenders=len(inputs.lender_ids), horizon=inputs.horizon,
+        n_recorded=len(inputs.rec_days), n_path_records=n_path_records,
+    )
+
+
+def _interruptible(work: Callable[[], None], control: np.ndarray) -> None:
+    """Run `work` in a thread and wait for it in small steps, so that Ctrl-C (or a cancelled run)
+    stops the kernels between two paths and the interruption reaches the caller within a second."""
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            work()
+        except BaseException as exc:  # noqa: BLE001 - re-raised below, in the caller's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.05)
+    except BaseException:
+        control[0] = 1
+        thread.join()
+        raise
+    if errors:
+        raise errors[0]
 
 
 def run_statistics(
@@ -45,34 +87,45 @@ def run_statistics(
     threads: int | None = None,
     batch_blocks: int | None = None,
     progress: Progress | None = None,
-    compiled: bool = True,
+    record_paths: bool = False,
+    control: np.ndarray | None = None,
 ) -> RunStatistics:
     """Run blocks [first_block, first_block + n_blocks) of a `paths`-path run and return their
     mergeable statistics. The blocks are processed in batches of `batch_blocks`, each spread over
-    `threads` threads; neither changes the numbers."""
+    `threads` threads; neither changes the numbers. `record_paths` keeps each path's outcome.
+    Setting `control[0]` to 1 from another thread stops the run between two paths."""
     total_blocks = math.ceil(paths / BLOCK_PATHS)
     if n_blocks is None:
         n_blocks = total_blocks - first_block
-    threads = threads or numba.config.NUMBA_NUM_THREADS
-    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    n_slots = numba.get_num_threads() if compiled else 1
-    # batches of at least 8 blocks per thread, and at most about 100 of them (progress updates)
-    batch_blocks = batch_blocks or max(n_slots * 8, math.ceil(n_blocks / 100))
-    runner = run_blocks if compiled else _run_blocks_python
+    n_slots = max(1, min(threads or default_threads(), os.cpu_count() or 1, n_blocks))
+    batch_blocks = batch_blocks or max(n_slots * 4, math.ceil(n_blocks / 100))
+    control = control if control is not None else np.zeros(1, dtype=np.int64)
     log = np.zeros((0, N_LOG))
     log_n = np.zeros(2, dtype=np.int64)
-    rec = inputs.recording
-    n_assets, n_loans = len(inputs.asset_ids), len(inputs.loan_ids)
-    shared = allocate_outputs(0, n_slots, n_assets, n_loans, rec.horizon, len(rec.rec_days))  # histograms, reused
+    params = inputs.arrays()
+    shared = _allocate(inputs, 0, n_slots)  # histograms, reused over batches
+    states = None
     parts: list[dict[str, np.ndarray]] = []
+    path_parts: list[dict[str, np.ndarray]] = []
     done = 0
     for start in range(first_block, first_block + n_blocks, batch_blocks):
         count = min(batch_blocks, first_block + n_blocks - start)
-        fresh = allocate_outputs(count, 0, n_assets, n_loans, rec.horizon, len(rec.rec_days))
+        first_path = start * BLOCK_PATHS
+        batch_paths = min((start + count) * BLOCK_PATHS, paths) - first_path
+        fresh = _allocate(inputs, count, 0, batch_paths if record_paths else 0)
         out = fresh._replace(**{name: getattr(shared, name) for name in HIST_FIELDS})
-        runner(inputs.market, inputs.loans, inputs.borrower, rec, np.uint64(seed), start, count, BLOCK_PATHS, paths, n_slots, out, log, log_n)
+        if states is None:
+            states = [slot_state(params, out) for _ in range(n_slots)]
+
+        def work(start=start, count=count, out=out, first_path=first_path) -> None:
+            run_blocks(seed, start, count, BLOCK_PATHS, paths, n_slots, first_path, params, out, control, log, log_n, states=states)
+
+        _interruptible(work, control)
+        if control[0] != 0:
+            raise KeyboardInterrupt("the run was stopped")
         parts.append({name: getattr(out, name) for name in BLOCK_FIELDS})
-        done += min((start + count) * BLOCK_PATHS, paths) - start * BLOCK_PATHS
+        path_parts.append({name: getattr(out, name) for name in PATH_FIELDS})
+        done += batch_paths
         if progress is not None:
             progress(done, paths)
     return RunStatistics(
@@ -81,7 +134,15 @@ def run_statistics(
         n_paths=done,
         blocks={name: np.concatenate([part[name] for part in parts]) for name in BLOCK_FIELDS},
         hists={name: getattr(shared, name).sum(axis=0, dtype=np.int64) for name in HIST_FIELDS},
+        paths={name: np.concatenate([part[name] for part in path_parts]) for name in PATH_FIELDS},
     )
+
+
+def prepare(scenario: Scenario, *, antithetic: bool = False, announce: Announce | None = None) -> tuple[EngineInputs, float]:
+    """The lowered scenario, with the kernels compiled (or loaded); returns the seconds spent
+    compiling, which are not the run's."""
+    inputs = lower(scenario, antithetic=antithetic, history=history_returns(scenario))
+    return inputs, ensure_compiled(announce)
 
 
 def simulate(
@@ -93,6 +154,8 @@ def simulate(
     batch_blocks: int | None = None,
     antithetic: bool = False,
     progress: Progress | None = None,
+    announce: Announce | None = None,
+    record_paths: bool = False,
 ) -> SimulationResult:
     """Monte Carlo of the scenario over `paths` paths from `seed`.
 
@@ -101,20 +164,19 @@ def simulate(
     draws (an even path count is required); standard errors are then those of the pair means.
     Under the historical market model the prices file named in the scenario is read (once per
     file version) and its returns replayed; the odd path of a pair replays them negated.
+    The first run after an install compiles the kernels (`announce` is told; the time is
+    reported as `compile_seconds`, apart from `elapsed_seconds`).
     """
     check_run_args(paths, seed, antithetic)
+    inputs, compile_seconds = prepare(scenario, antithetic=antithetic, announce=announce)
     started = time.perf_counter()
-    inputs = lower(scenario, antithetic=antithetic, history=history_returns(scenario))
-    stats = run_statistics(inputs, paths=int(paths), seed=int(seed), threads=threads, batch_blocks=batch_blocks, progress=progress)
+    stats = run_statistics(
+        inputs, paths=int(paths), seed=int(seed), threads=threads, batch_blocks=batch_blocks, progress=progress,
+        record_paths=record_paths,
+    )
     return build_result(
-        stats,
-        inputs,
-        scenario=scenario.name or "scenario",
-        seed=int(seed),
-        days_per_year=scenario.days_per_year,
-        currency=scenario.currency,
-        version=__version__,
-        elapsed=time.perf_counter() - started,
+        stats, inputs, scenario, seed=int(seed), version=__version__, elapsed=time.perf_counter() - started,
+        compile_seconds=compile_seconds,
     )
 
 
@@ -125,36 +187,42 @@ class TracedEvent(NamedTuple):
     loan: str | None
     asset: str | None
     amount: float
+    borrower: str | None = None
 
 
-def trace(scenario: Scenario, *, paths: int = 1, seed: int = 0, max_events: int = 10_000) -> list[TracedEvent]:
-    """The event log (calls, cures, pledges, sales, defaults, losses, ...) of the first `paths`
-    paths of a run with this seed: the same paths a full run simulates first."""
-    from margincall.engine.codes import TraceEvent
-
-    check_run_args(paths, seed)
-    inputs = lower(scenario, history=history_returns(scenario))
-    rec = inputs.recording
+def trace(
+    scenario: Scenario, *, paths: int | Sequence[int] = 1, seed: int = 0, max_events: int = 10_000
+) -> list[TracedEvent]:
+    """The event log (calls, cures, pledges, sales, dues, defaults, losses, ...) of paths of a run
+    with this seed: the first `paths` paths, or the paths whose indices are given. A path's events
+    are the same as in a full run (each path draws from its own streams)."""
+    indices = list(range(paths)) if isinstance(paths, int | np.integer) else [int(p) for p in paths]
+    if not indices:
+        raise SimulationError("give at least one path to trace")
+    check_run_args(len(indices), seed)
+    if min(indices) < 0:
+        raise SimulationError("path indices start at 0")
+    inputs, _ = prepare(scenario)
     log = np.zeros((max_events, N_LOG))
     log_n = np.zeros(2, dtype=np.int64)
-    blocks = math.ceil(paths / BLOCK_PATHS)
-    out = allocate_outputs(blocks, 1, len(inputs.asset_ids), len(inputs.loan_ids), rec.horizon, len(rec.rec_days))
-    run_blocks(inputs.market, inputs.loans, inputs.borrower, rec, np.uint64(seed), 0, blocks, BLOCK_PATHS, paths, 1, out, log, log_n)
-    events = []
+    control = np.zeros(1, dtype=np.int64)
+    params = inputs.arrays()
+    events: list[TracedEvent] = []
+    for index in indices:
+        # one path as a block of one (its streams are keyed by its index, not by its block)
+        run_blocks(seed, index, 1, 1, index + 1, 1, 0, params, _allocate(inputs, 1, 1), control, log, log_n)
     for row in log[: log_n[0]]:
-        loan, asset = int(row[3]), int(row[4])
+        loan, asset, borrower = int(row[G_LOAN]), int(row[G_ASSET]), int(row[G_BORROWER])
         events.append(
             TracedEvent(
-                path=int(row[0]),
-                day=int(row[1]),
-                event=TraceEvent(int(row[2])).name.lower(),
+                path=int(row[G_PATH]),
+                day=int(row[G_DAY]),
+                event=TraceEvent(int(row[G_CODE])).name.lower(),
                 loan=inputs.loan_ids[loan] if loan >= 0 else None,
                 asset=inputs.asset_ids[asset] if asset >= 0 else None,
-                amount=float(row[5]),
+                amount=float(row[G_AMOUNT]),
+                borrower=inputs.borrower_ids[borrower] if borrower >= 0 else None,
             )
         )
     return events
 
-
-def default_threads() -> int:
-    return int(os.environ.get("NUMBA_NUM_THREADS", numba.config.NUMBA_NUM_THREADS))

@@ -14,18 +14,19 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from margincall._jit import inline_kernel
+from margincall._jit import kernel
 
-LTV_BINS = 360  # 1e-4 .. 1e2, 60 bins a decade (3.9% wide, interpolated)
+LTV_BINS = np.int64(360)  # 1e-4 .. 1e2, 60 bins a decade (3.9% wide, interpolated)
 LTV_LO = 1e-4
 LTV_HI = 1e2
-AMOUNT_BINS = 1800  # lo .. hi = 1e9 * lo, 200 bins a decade (1.2% wide)
+AMOUNT_BINS = np.int64(1800)  # lo .. hi = 1e9 * lo, 200 bins a decade (1.2% wide)
 AMOUNT_DECADES = 9.0
-SIGNED_BINS = 2400
+FAN_AMOUNT_BINS = np.int64(540)  # the same range, 60 bins a decade (3.9% wide): fan charts of cash by day
+SIGNED_BINS = np.int64(2400)
 SIGNED_UMAX = math.asinh(1e7)
 
 
-@inline_kernel
+@kernel
 def log_bin(x: float, lo: float, hi: float, n: int) -> int:
     """Bin of a non-negative value x in the log-bin family."""
     if x <= 0.0:
@@ -42,7 +43,7 @@ LOG_LTV_LO = math.log(LTV_LO)
 LTV_BINS_PER_LOG = LTV_BINS / math.log(LTV_HI / LTV_LO)
 
 
-@inline_kernel
+@kernel
 def ltv_bin_of_log(log_x: float) -> int:
     """`log_bin(x, LTV_LO, LTV_HI, LTV_BINS)` of x = exp(log_x), from its log (no exp or log taken)."""
     n = LTV_BINS
@@ -56,7 +57,7 @@ def ltv_bin_of_log(log_x: float) -> int:
     return 1 + int(position)
 
 
-@inline_kernel
+@kernel
 def signed_bin(x: float, scale: float, n: int) -> int:
     """Bin of a signed value x in the asinh family."""
     u = math.asinh(x / scale)

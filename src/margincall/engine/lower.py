@@ -1,106 +1,186 @@
 """The only bridge from schema objects to arrays: kernels take what this module builds.
 
-Asset axes follow the scenario's asset order, loan axes its loan order.
+Axes follow the normalised book (`Scenario.book()`): assets, loans, borrowers and lenders in the
+scenario's order. Columns are named in `engine.layout`; a new term is a constant there and a line
+here.
 """
 
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
 
+from margincall.engine import codes as c
+from margincall.engine.layout import (
+    AI_IMPACT_LAW,
+    AI_LISTING_DAY,
+    AI_MARK_EVERY,
+    AI_SALE_DELAY,
+    AI_SELLABLE_DAY,
+    AP_DRIFT_DT,
+    AP_IMPACT_DECAY,
+    AP_IMPACT_EXPONENT,
+    AP_IMPACT_FLOOR,
+    AP_IMPACT_PERMANENT,
+    AP_IMPACT_Y,
+    AP_JUMP_LOG_MEAN,
+    AP_JUMP_LOG_STDEV,
+    AP_JUMP_MEAN_PER_DAY,
+    AP_JUMP_P0,
+    AP_LOGP0,
+    AP_MARK_PROB,
+    AP_SALE_DISCOUNT,
+    AP_SIGMA_DAILY,
+    AP_VOL_SQRT_DT,
+    AP_VOLUME,
+    BI_RESPONSE,
+    BP_BLOCK_DISCOUNT,
+    BP_BLOCK_FRACTION,
+    BP_CASH0,
+    BP_EQUITY_SCALE,
+    BP_MONEY_LO,
+    BP_PARTICIPATION,
+    BP_RECOVERY,
+    BP_RESERVE,
+    CA_INTERVAL,
+    CA_NEXT_BUSY,
+    CA_OBLIGATION,
+    CA_RECORD,
+    FL_AMOUNT,
+    FL_BORROWER,
+    FL_DAY,
+    FL_DEADLINE,
+    LI_BORROWER,
+    LI_CROSS,
+    LI_CURE_DAYS,
+    LI_EXTENSION_DAYS,
+    LI_INTEREST_EVERY,
+    LI_INTEREST_GRACE,
+    LI_LENDER,
+    LI_METHOD,
+    LI_NEEDS_ACCESS,
+    LI_NOTICE_DAYS,
+    LI_PRINCIPAL_GRACE,
+    LI_PRIORITY,
+    LI_RECOURSE,
+    LI_REFINANCE_DAYS,
+    LI_SECURED,
+    LI_TERM,
+    LI_WAIT_DAYS,
+    LP_BLOCK_DISCOUNT,
+    LP_CALL,
+    LP_CROSS_THRESHOLD,
+    LP_CURE,
+    LP_DRAW_MAX_LTV,
+    LP_EXTENSION_MAX_LTV,
+    LP_FIRST_TRIGGER,
+    LP_LIMIT,
+    LP_LIQUIDATION,
+    LP_LOSS_LO,
+    LP_PARTICIPATION,
+    LP_PRINCIPAL,
+    LP_RATE,
+    LP_RECOVERY,
+    LP_REFINANCE_MAX_LTV,
+    LP_REFINANCE_PROB,
+    N_AI,
+    N_AP,
+    N_BI,
+    N_BP,
+    N_CA,
+    N_FL,
+    N_LI,
+    N_LP,
+    N_NP,
+    N_PL,
+    N_SH,
+    N_ST,
+    NEVER,
+    NP_CAPITAL,
+    NP_LOSS_LO,
+    PL_ACCEPTED,
+    PL_HAIRCUT,
+    PL_PLEDGE0,
+    SH_ASSET,
+    SH_DAY,
+    SH_LOG,
+    ST_ACCESS_ASSET,
+    ST_ACCESS_DRAWDOWN,
+    ST_ANTITHETIC,
+    ST_BLOCK_DAYS,
+    ST_DT,
+    ST_HORIZON,
+    ST_MONEY_SCALE,
+    ST_RECORD_PATHS,
+    ST_SHORTCUTS,
+    ST_SINGLE_LOOP,
+)
 from margincall.errors import SimulationError
+from margincall.market.impact import LAW_CODES
 from margincall.model.scenario import Scenario
 
-RESPONSE_CODES = {"cash": 0, "pledge": 1, "sell": 2}
-NEVER = 2**40  # a day that never comes
 
+@dataclass(frozen=True)
+class EngineInputs:
+    """The lowered scenario: parameter arrays (columns in `engine.layout`) and the ids that name
+    their axes."""
 
-class MarketArrays(NamedTuple):
-    value0: np.ndarray  # [A] currency value of the whole holding on day 0
-    drift_dt: np.ndarray  # [A] (mu - sigma^2 / 2) dt
-    vol_sqrt_dt: np.ndarray  # [A] sigma sqrt(dt)
-    sigma_daily: np.ndarray  # [A] sigma sqrt(dt), for the impact law
-    chol: np.ndarray  # [A, A] lower-triangular factor of the correlation matrix
-    jump_mean_per_day: np.ndarray  # [A] jump rate * dt
-    jump_p0: np.ndarray  # [A] exp(-jump rate * dt)
-    jump_log_mean: np.ndarray  # [A]
-    jump_log_stdev: np.ndarray  # [A]
-    listing_day: np.ndarray  # [A] first day priced on the market (0 for public assets)
-    sellable_day: np.ndarray  # [A] first day anyone may sell on the market (after a lock-up)
-    adv: np.ndarray  # [A] average daily traded value once public, currency per day
-    impact_y: np.ndarray  # [A]
-    impact_permanent: np.ndarray  # [A]
-    mark_every: np.ndarray  # [A] scheduled valuation period in days (0: none)
-    mark_prob: np.ndarray  # [A] probability of an unscheduled valuation event per day
-    sale_delay: np.ndarray  # [A] days after a default before a private holding can be sold
-    sale_discount: np.ndarray  # [A]
-    shock_day: np.ndarray  # [S] sorted by day
-    shock_asset: np.ndarray  # [S]
-    shock_log: np.ndarray  # [S] log of the relative move on that day
-    history: np.ndarray  # [T, A] daily log returns the historical model replays; shape (0, A) under gbm
-    block_days: int  # length of a replayed block of history, days (historical model)
-
-
-class LoanArrays(NamedTuple):
-    principal: np.ndarray  # [L]
-    rate: np.ndarray  # [L] per year
-    term: np.ndarray  # [L] days
-    extension_days: np.ndarray  # [L]
-    extension_max_ltv: np.ndarray  # [L]
-    secured: np.ndarray  # [L] bool
-    pledge: np.ndarray  # [L, A] fraction of each holding pledged on day 0
-    accepted: np.ndarray  # [L, A] bool: the lender takes the asset as collateral
-    haircut: np.ndarray  # [L, A]
-    call_ltv: np.ndarray  # [L]
-    cure_ltv: np.ndarray  # [L]
-    cure_days: np.ndarray  # [L]
-    liquidation_ltv: np.ndarray  # [L]
-    recourse: np.ndarray  # [L] bool
-    cross_default: np.ndarray  # [L] bool
-    interest_every: np.ndarray  # [L] days
-    refinance_prob: np.ndarray  # [L]
-    refinance_days: np.ndarray  # [L]
-    recovery_rate: np.ndarray  # [L]
-    liquidation_participation: np.ndarray  # [L]
-    first_trigger: np.ndarray  # [L] min(call, liquidation) LTV: below it a quiet day needs no covenant work
-
-
-class BorrowerArrays(NamedTuple):
-    cash0: float
-    reserve: float
-    participation: float
-    response: np.ndarray  # [3] action codes in order, -1 padded
-    flow_day: np.ndarray  # [C] sorted by day
-    flow_amount: np.ndarray  # [C]
-
-
-class Recording(NamedTuple):
-    """What is recorded, and at which resolution."""
-
-    horizon: int
-    dt: float
-    rec_days: np.ndarray  # [R] recorded days, from 0 to the horizon
-    rec_of_day: np.ndarray  # [H + 1] index into rec_days, -1 if the day is not recorded
-    interval_of_day: np.ndarray  # [H + 1] index of the recorded day at or after the day
-    obligation_day: np.ndarray  # [H + 1] bool: some interest payment or cash flow falls on the day
-    money_scale: float  # scale of amount histograms (total principal), currency
-    equity_scale: float  # scale of the equity histogram, currency
-    antithetic: bool  # paths 2k and 2k+1 share their draws, the diffusion's with opposite signs
-    next_busy_day: np.ndarray  # [H + 2] first day >= t with an obligation, a shock, a listing or a scheduled mark
-    single_asset_loop: bool  # quiet stretches of a one-asset book run in their own loop (same results)
-    shortcuts: bool  # quiet stretches and log-price gates; False takes every day through the full machinery
-
-
-class EngineInputs(NamedTuple):
-    market: MarketArrays
-    loans: LoanArrays
-    borrower: BorrowerArrays
-    recording: Recording
+    settings: np.ndarray
+    calendar: np.ndarray
+    asset_p: np.ndarray
+    asset_i: np.ndarray
+    chol: np.ndarray
+    history: np.ndarray
+    shocks: np.ndarray
+    loan_p: np.ndarray
+    loan_i: np.ndarray
+    pool: np.ndarray
+    borrower_p: np.ndarray
+    borrower_i: np.ndarray
+    lender_p: np.ndarray
+    hold0: np.ndarray
+    flows: np.ndarray
+    sale_order: np.ndarray
+    rec_days: np.ndarray
     asset_ids: tuple[str, ...]
     loan_ids: tuple[str, ...]
-    lenders: tuple[str, ...]
+    borrower_ids: tuple[str, ...]
+    lender_ids: tuple[str, ...]
+    borrower_names: tuple[str, ...]
+    lender_names: tuple[str, ...]
+    prices0: np.ndarray  # price of one unit on day 0, by asset
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """The parameter arrays in the order `engine.kernel.run_blocks` takes them."""
+        return (
+            self.settings, self.calendar, self.asset_p, self.asset_i, self.chol, self.history, self.shocks,
+            self.loan_p, self.loan_i, self.pool, self.borrower_p, self.borrower_i, self.lender_p, self.hold0,
+            self.flows, self.sale_order,
+        )
+
+    @property
+    def horizon(self) -> int:
+        return int(self.settings[ST_HORIZON])
+
+    @property
+    def dt(self) -> float:
+        return float(self.settings[ST_DT])
+
+    @property
+    def antithetic(self) -> bool:
+        return bool(self.settings[ST_ANTITHETIC])
+
+    def with_settings(self, **values: float) -> EngineInputs:
+        """A copy with settings changed by name (shortcuts, single_loop, record_paths)."""
+        columns = {"shortcuts": ST_SHORTCUTS, "single_loop": ST_SINGLE_LOOP, "record_paths": ST_RECORD_PATHS}
+        settings = self.settings.copy()
+        for name, value in values.items():
+            settings[columns[name]] = float(value)
+        from dataclasses import replace
+
+        return replace(self, settings=settings)
 
 
 def correlation_factor(matrix: np.ndarray) -> np.ndarray:
@@ -123,19 +203,6 @@ def recorded_days(horizon: int, max_points: int = 127) -> np.ndarray:
     if horizon + 1 <= max_points:
         return np.arange(horizon + 1, dtype=np.int64)
     return np.unique(np.round(np.linspace(0, horizon, max_points)).astype(np.int64))
-
-
-def _next_busy_days(horizon: int, obligation_day: np.ndarray, market: MarketArrays) -> np.ndarray:
-    busy = obligation_day.copy()
-    busy[market.shock_day[market.shock_day <= horizon]] = True
-    busy[market.listing_day[(market.listing_day > 0) & (market.listing_day <= horizon)]] = True
-    for every, listing in zip(market.mark_every, market.listing_day):
-        if every > 0:  # a private asset's scheduled valuations, until it lists
-            busy[every : min(horizon, listing - 1) + 1 : every] = True
-    nxt = np.full(horizon + 2, horizon + 1, dtype=np.int64)
-    for t in range(horizon, -1, -1):
-        nxt[t] = t if busy[t] else nxt[t + 1]
-    return nxt
 
 
 def _history_arrays(scenario: Scenario, history: np.ndarray | None) -> tuple[np.ndarray, int]:
@@ -167,158 +234,253 @@ def lower(scenario: Scenario, *, antithetic: bool = False, history: np.ndarray |
     Under the historical market model `history` holds the daily log returns to replay, [days,
     assets] in asset order (see `margincall.analysis.history.history_returns`); the impact law's
     daily volatility is then their sample standard deviation."""
-    asset_ids = tuple(scenario.assets)
-    loan_ids = tuple(scenario.loans)
-    index = {a: i for i, a in enumerate(asset_ids)}
-    n_assets, n_loans = len(asset_ids), len(loan_ids)
+    book = scenario.book()
+    asset_ids = tuple(book.assets)
+    loan_ids = tuple(book.loans)
+    borrower_ids = tuple(book.borrowers)
+    lender_ids = tuple(book.lenders)
+    a_index = {a: i for i, a in enumerate(asset_ids)}
+    b_index = {b: i for i, b in enumerate(borrower_ids)}
+    n_index = {n: i for i, n in enumerate(lender_ids)}
+    n_assets, n_loans, n_borrowers, n_lenders = len(asset_ids), len(loan_ids), len(borrower_ids), len(lender_ids)
     horizon = scenario.horizon
     dt = 1.0 / scenario.days_per_year
-    assets = list(scenario.assets.values())
+    assets = list(book.assets.values())
+    prices0 = np.array([book.prices[a] for a in asset_ids])
 
-    sigma = np.array([a.volatility for a in assets])
-    mu = np.array([a.drift for a in assets])
-    jump_rate = np.array([a.jumps.rate if a.jumps else 0.0 for a in assets])
-    listing_day = np.zeros(n_assets, dtype=np.int64)
-    sellable_day = np.zeros(n_assets, dtype=np.int64)
-    adv = np.zeros(n_assets)
+    replayed, block_days = _history_arrays(scenario, history)
+    asset_p = np.zeros((n_assets, N_AP))
+    asset_i = np.zeros((n_assets, N_AI), dtype=np.int64)
     for i, a in enumerate(assets):
-        if a.kind == "public":
-            adv[i] = float(a.adv)  # type: ignore[arg-type]
-        elif a.listing is not None:
-            listing_day[i] = scenario.day_number(a.listing.day)
-            sellable_day[i] = listing_day[i] + a.listing.lockup_days
-            adv[i] = a.listing.adv
-        else:
-            listing_day[i] = sellable_day[i] = NEVER
+        sigma = a.volatility
+        jump_rate = a.jumps.rate if a.jumps else 0.0
+        asset_p[i, AP_LOGP0] = math.log(prices0[i])
+        asset_p[i, AP_DRIFT_DT] = (a.drift - 0.5 * sigma**2) * dt
+        asset_p[i, AP_VOL_SQRT_DT] = sigma * math.sqrt(dt)
+        asset_p[i, AP_SIGMA_DAILY] = sigma * math.sqrt(dt)
+        asset_p[i, AP_JUMP_MEAN_PER_DAY] = jump_rate * dt
+        asset_p[i, AP_JUMP_P0] = math.exp(-jump_rate * dt)
+        asset_p[i, AP_JUMP_LOG_MEAN] = a.jumps.mean if a.jumps else 0.0
+        asset_p[i, AP_JUMP_LOG_STDEV] = a.jumps.stdev if a.jumps else 0.0
+        adv = a.adv if a.kind == "public" else (a.listing.adv if a.listing is not None else 0.0)
+        asset_p[i, AP_VOLUME] = (adv or 0.0) / prices0[i]
+        asset_p[i, AP_IMPACT_Y] = a.impact
+        asset_p[i, AP_IMPACT_EXPONENT] = a.impact_exponent
+        asset_p[i, AP_IMPACT_PERMANENT] = a.impact_permanent
+        asset_p[i, AP_IMPACT_FLOOR] = a.impact_floor
+        asset_p[i, AP_IMPACT_DECAY] = 1.0 if a.impact_half_life_days is None else 0.5 ** (1.0 / a.impact_half_life_days)
+        asset_p[i, AP_MARK_PROB] = 1.0 - math.exp(-(a.marks.rounds_per_year if a.marks else 0.0) * dt)
+        asset_p[i, AP_SALE_DISCOUNT] = a.sale_discount
+        if a.kind == "private":
+            if a.listing is not None:
+                asset_i[i, AI_LISTING_DAY] = scenario.day_number(a.listing.day)
+                asset_i[i, AI_SELLABLE_DAY] = asset_i[i, AI_LISTING_DAY] + a.listing.lockup_days
+            else:
+                asset_i[i, AI_LISTING_DAY] = asset_i[i, AI_SELLABLE_DAY] = NEVER
+        asset_i[i, AI_MARK_EVERY] = a.marks.every_days if (a.marks and a.marks.every_days) else 0
+        asset_i[i, AI_SALE_DELAY] = a.sale_delay_days
+        asset_i[i, AI_IMPACT_LAW] = LAW_CODES[a.impact_law]
+    if replayed.shape[0] > 0:
+        asset_p[:, AP_SIGMA_DAILY] = replayed.std(axis=0, ddof=1) if replayed.shape[0] > 1 else 0.0
 
-    shocks: list[tuple[int, int, float]] = []
+    shock_rows: list[tuple[int, int, float]] = []
     for shock in scenario.shocks:
         start = scenario.day_number(shock.day)
         log_move = math.log(shock.change + 1.0) if shock.change > -1.0 else -math.inf
         for k in range(shock.over_days):
             if start + k <= horizon:
-                shocks.append((start + k, index[shock.asset], log_move / shock.over_days))
-    shocks.sort(key=lambda s: (s[0], s[1]))
-    replayed, block_days = _history_arrays(scenario, history)
-    sigma_daily = sigma * math.sqrt(dt)
-    if replayed.shape[0] > 0:
-        sigma_daily = replayed.std(axis=0, ddof=1) if replayed.shape[0] > 1 else np.zeros(n_assets)
+                shock_rows.append((start + k, a_index[shock.asset], log_move / shock.over_days))
+    shock_rows.sort(key=lambda s: (s[0], s[1]))
+    shocks = np.zeros((len(shock_rows), N_SH))
+    for k, (day, asset, log_move) in enumerate(shock_rows):
+        shocks[k, SH_DAY], shocks[k, SH_ASSET], shocks[k, SH_LOG] = day, asset, log_move
 
-    market = MarketArrays(
-        value0=np.array([a.value for a in assets]),
-        drift_dt=(mu - 0.5 * sigma**2) * dt,
-        vol_sqrt_dt=sigma * math.sqrt(dt),
-        sigma_daily=sigma_daily,
-        chol=correlation_factor(scenario.correlation_matrix()),
-        jump_mean_per_day=jump_rate * dt,
-        jump_p0=np.exp(-jump_rate * dt),
-        jump_log_mean=np.array([a.jumps.mean if a.jumps else 0.0 for a in assets]),
-        jump_log_stdev=np.array([a.jumps.stdev if a.jumps else 0.0 for a in assets]),
-        listing_day=listing_day,
-        sellable_day=sellable_day,
-        adv=adv,
-        impact_y=np.array([a.impact for a in assets]),
-        impact_permanent=np.array([a.impact_permanent for a in assets]),
-        mark_every=np.array(
-            [a.marks.every_days if (a.marks and a.marks.every_days) else 0 for a in assets], dtype=np.int64
-        ),
-        mark_prob=np.array([1.0 - math.exp(-(a.marks.rounds_per_year if a.marks else 0.0) * dt) for a in assets]),
-        sale_delay=np.array([a.sale_delay_days for a in assets], dtype=np.int64),
-        sale_discount=np.array([a.sale_discount for a in assets]),
-        shock_day=np.array([s[0] for s in shocks], dtype=np.int64),
-        shock_asset=np.array([s[1] for s in shocks], dtype=np.int64),
-        shock_log=np.array([s[2] for s in shocks], dtype=np.float64),
-        history=replayed,
-        block_days=block_days,
-    )
+    hold0 = np.zeros((n_borrowers, n_assets))
+    for b_id, units in book.holdings.items():
+        for a_id, u in units.items():
+            hold0[b_index[b_id], a_index[a_id]] = u
 
-    pledge = np.zeros((n_loans, n_assets))
-    accepted = np.zeros((n_loans, n_assets), dtype=np.bool_)
-    haircut = np.zeros((n_loans, n_assets))
-    loans = list(scenario.loans.values())
-    for i, loan in enumerate(loans):
-        for asset_id, fraction in (loan.collateral or {}).items():
-            pledge[i, index[asset_id]] = fraction
-        if loan.secured:
-            for asset_id, h in loan.accepted_haircuts.items():
-                accepted[i, index[asset_id]] = True
-                haircut[i, index[asset_id]] = h
+    loans = list(book.loans.values())
+    loan_p = np.zeros((n_loans, N_LP))
+    loan_i = np.zeros((n_loans, N_LI), dtype=np.int64)
+    pool = np.zeros((n_loans, n_assets, N_PL))
+    lender_principal = np.zeros(n_lenders)
+    for i, (loan_id, loan) in enumerate(book.loans.items()):
+        b = b_index[book.loan_borrower[loan_id]]
+        n = n_index[book.loan_lender[loan_id]]
+        lender = book.lenders[book.loan_lender[loan_id]]
+        borrower = book.borrowers[book.loan_borrower[loan_id]]
+        secured = loan.secured
+        call = loan.margin_call_ltv if secured else math.inf
+        cure = loan.cure_ltv if secured else math.inf
+        liquidation = loan.liquidation_ltv if secured else math.inf
+        loan_p[i, LP_PRINCIPAL] = loan.principal
+        loan_p[i, LP_LIMIT] = loan.facility_limit
+        loan_p[i, LP_DRAW_MAX_LTV] = (loan.draw_max_ltv if loan.draw_max_ltv is not None else cure) if secured else 0.0
+        loan_p[i, LP_RATE] = loan.annual_rate
+        loan_p[i, LP_CALL] = call
+        loan_p[i, LP_CURE] = cure
+        loan_p[i, LP_LIQUIDATION] = liquidation
+        loan_p[i, LP_EXTENSION_MAX_LTV] = (
+            (loan.extension_max_ltv if loan.extension_max_ltv is not None else np.nextafter(call, 0.0)) if secured else math.inf
+        )
+        loan_p[i, LP_REFINANCE_PROB] = loan.refinance_probability
+        if loan.refinance_max_ltv is not None:
+            loan_p[i, LP_REFINANCE_MAX_LTV] = loan.refinance_max_ltv
+        else:
+            loan_p[i, LP_REFINANCE_MAX_LTV] = np.nextafter(call, 0.0) if secured else math.inf
+        loan_p[i, LP_RECOVERY] = loan.recovery_rate if loan.recovery_rate is not None else borrower.recovery_rate
+        loan_p[i, LP_PARTICIPATION] = loan.liquidation_participation or lender.participation
+        loan_p[i, LP_BLOCK_DISCOUNT] = lender.block_discount
+        cross = loan.cross
+        loan_p[i, LP_CROSS_THRESHOLD] = cross.threshold if cross is not None else 0.0
+        loan_p[i, LP_FIRST_TRIGGER] = min(call, liquidation)
+        loan_p[i, LP_LOSS_LO] = loan.principal * 1e-7
+        loan_i[i, LI_BORROWER] = b
+        loan_i[i, LI_LENDER] = n
+        loan_i[i, LI_TERM] = loan.term_days
+        loan_i[i, LI_EXTENSION_DAYS] = loan.extension_days
+        loan_i[i, LI_CURE_DAYS] = loan.cure_days or 0
+        loan_i[i, LI_NOTICE_DAYS] = loan.liquidation_cure_days
+        loan_i[i, LI_INTEREST_EVERY] = loan.interest_every_days
+        loan_i[i, LI_INTEREST_GRACE] = loan.interest_grace_days
+        loan_i[i, LI_PRINCIPAL_GRACE] = loan.principal_grace_days
+        loan_i[i, LI_SECURED] = int(secured)
+        loan_i[i, LI_RECOURSE] = int(loan.recourse)
+        loan_i[i, LI_CROSS] = 0 if cross is None else (2 if cross.acceleration else 1)
+        loan_i[i, LI_REFINANCE_DAYS] = loan.refinance_days or loan.term_days
+        loan_i[i, LI_NEEDS_ACCESS] = int(scenario.market_access is not None)
+        loan_i[i, LI_WAIT_DAYS] = lender.wait_days
+        loan_i[i, LI_METHOD] = c.METHOD_BLOCK if lender.method == "block" else c.METHOD_MARKET
+        loan_i[i, LI_PRIORITY] = n + (0 if lender.method == "block" else n_lenders)
+        for a_id, fraction in (loan.collateral or {}).items():
+            pool[i, a_index[a_id], PL_PLEDGE0] = fraction
+        if secured:
+            for a_id, h in loan.accepted_haircuts.items():
+                pool[i, a_index[a_id], PL_ACCEPTED] = 1.0
+                pool[i, a_index[a_id], PL_HAIRCUT] = h
+        lender_principal[n] += loan.facility_limit
+    sale_order = np.argsort(loan_i[:, LI_PRIORITY], kind="stable").astype(np.int64)
 
-    def covenant(field: str, missing: float) -> np.ndarray:
-        return np.array([getattr(loan, field) if getattr(loan, field) is not None else missing for loan in loans], dtype=float)
+    borrower_p = np.zeros((n_borrowers, N_BP))
+    borrower_i = np.full((n_borrowers, N_BI), -1, dtype=np.int64)
+    flow_rows: list[tuple[int, int, float, int]] = []
+    for j, (b_id, borrower) in enumerate(book.borrowers.items()):
+        owed = sum(loan.facility_limit for loan_id, loan in book.loans.items() if book.loan_borrower[loan_id] == b_id)
+        holdings0 = float(hold0[j] @ prices0)
+        money = max(owed, borrower.cash, 1e-6)
+        equity0 = borrower.cash + holdings0 - sum(
+            loan.principal for loan_id, loan in book.loans.items() if book.loan_borrower[loan_id] == b_id
+        )
+        borrower_p[j, BP_CASH0] = borrower.cash
+        borrower_p[j, BP_RESERVE] = borrower.cash_reserve
+        borrower_p[j, BP_PARTICIPATION] = borrower.max_participation
+        borrower_p[j, BP_BLOCK_FRACTION] = borrower.block_fraction
+        borrower_p[j, BP_BLOCK_DISCOUNT] = borrower.block_discount
+        borrower_p[j, BP_RECOVERY] = borrower.recovery_rate
+        borrower_p[j, BP_MONEY_LO] = money * 1e-7
+        borrower_p[j, BP_EQUITY_SCALE] = max(abs(equity0), money) * 1e-4
+        for k, action in enumerate(borrower.response):
+            borrower_i[j, BI_RESPONSE + k] = c.ACTION_CODES[action]
+        for flow in borrower.cash_flows:
+            day = scenario.day_number(flow.day)
+            flow_rows.append((day, j, float(flow.amount), day + flow.grace_days))
+    flow_rows.sort(key=lambda f: (f[0], f[1]))
+    flows = np.zeros((len(flow_rows), N_FL))
+    for k, (day, j, amount, deadline) in enumerate(flow_rows):
+        flows[k, FL_DAY], flows[k, FL_BORROWER], flows[k, FL_AMOUNT], flows[k, FL_DEADLINE] = day, j, amount, deadline
 
-    call_ltv = covenant("margin_call_ltv", math.inf)
-    extension_max = np.array(
-        [
-            (loan.extension_max_ltv if loan.extension_max_ltv is not None else np.nextafter(call_ltv[i], 0.0))
-            if loan.secured
-            else math.inf
-            for i, loan in enumerate(loans)
-        ]
-    )
-    loan_arrays = LoanArrays(
-        principal=np.array([loan.principal for loan in loans]),
-        rate=np.array([loan.annual_rate for loan in loans]),
-        term=np.array([loan.term_days for loan in loans], dtype=np.int64),
-        extension_days=np.array([loan.extension_days for loan in loans], dtype=np.int64),
-        extension_max_ltv=extension_max,
-        secured=np.array([loan.secured for loan in loans], dtype=np.bool_),
-        pledge=pledge,
-        accepted=accepted,
-        haircut=haircut,
-        call_ltv=call_ltv,
-        cure_ltv=covenant("cure_ltv", math.inf),
-        cure_days=covenant("cure_days", 0).astype(np.int64),
-        liquidation_ltv=covenant("liquidation_ltv", math.inf),
-        recourse=np.array([loan.recourse for loan in loans], dtype=np.bool_),
-        cross_default=np.array([loan.cross_default for loan in loans], dtype=np.bool_),
-        interest_every=np.array([loan.interest_every_days for loan in loans], dtype=np.int64),
-        refinance_prob=np.array([loan.refinance_probability for loan in loans]),
-        refinance_days=np.array([loan.refinance_days or loan.term_days for loan in loans], dtype=np.int64),
-        recovery_rate=np.array([loan.recovery_rate if loan.recovery_rate is not None else scenario.borrower.recovery_rate for loan in loans]),
-        liquidation_participation=np.array([loan.liquidation_participation or 0.1 for loan in loans]),
-        first_trigger=np.minimum(call_ltv, covenant("liquidation_ltv", math.inf)),
-    )
-
-    b = scenario.borrower
-    flows = sorted(((scenario.day_number(f.day), f.amount) for f in b.cash_flows), key=lambda f: f[0])
-    response = np.full(3, -1, dtype=np.int64)
-    for i, action in enumerate(b.response):
-        response[i] = RESPONSE_CODES[action]
-    borrower = BorrowerArrays(
-        cash0=float(b.cash),
-        reserve=float(b.cash_reserve),
-        participation=float(b.max_participation),
-        response=response,
-        flow_day=np.array([f[0] for f in flows], dtype=np.int64),
-        flow_amount=np.array([f[1] for f in flows], dtype=np.float64),
-    )
+    lender_p = np.zeros((n_lenders, N_NP))
+    for n, (n_id, lender) in enumerate(book.lenders.items()):
+        lender_p[n, NP_CAPITAL] = lender.capital or 0.0
+        lender_p[n, NP_LOSS_LO] = max(lender_principal[n], 1e-6) * 1e-7
 
     rec_days = recorded_days(horizon)
-    rec_of_day = np.full(horizon + 1, -1, dtype=np.int64)
-    rec_of_day[rec_days] = np.arange(len(rec_days))
-    interval_of_day = np.searchsorted(rec_days, np.arange(horizon + 1), side="left").astype(np.int64)
-    obligation_day = np.zeros(horizon + 1, dtype=np.bool_)
-    for every, rate in zip(loan_arrays.interest_every, loan_arrays.rate):
-        if rate > 0.0:  # a loan that accrues nothing has nothing to pay: no obligation
-            obligation_day[::every] = True
-    obligation_day[[d for d in borrower.flow_day if d <= horizon]] = True
-    obligation_day[0] = False
-    total_principal = float(loan_arrays.principal.sum())
-    equity0 = float(b.cash + market.value0.sum() - total_principal)
-    recording = Recording(
-        horizon=horizon,
-        dt=dt,
+    calendar = np.zeros((horizon + 2, N_CA), dtype=np.int64)
+    calendar[:, CA_RECORD] = -1
+    calendar[rec_days, CA_RECORD] = np.arange(len(rec_days))
+    calendar[: horizon + 1, CA_INTERVAL] = np.searchsorted(rec_days, np.arange(horizon + 1), side="left")
+    obligation = np.zeros(horizon + 2, dtype=bool)
+    for i in range(n_loans):
+        if loan_p[i, LP_RATE] != 0.0:  # a loan that accrues nothing has nothing to pay: no obligation
+            obligation[:: loan_i[i, LI_INTEREST_EVERY]] = True
+    for row in flow_rows:
+        if row[0] <= horizon:
+            obligation[row[0]] = True
+    obligation[0] = False
+    obligation[horizon + 1] = False
+    calendar[:, CA_OBLIGATION] = obligation
+    busy = obligation.copy()
+    busy[[s[0] for s in shock_rows if s[0] <= horizon]] = True
+    for i in range(n_assets):
+        listing = asset_i[i, AI_LISTING_DAY]
+        if 0 < listing <= horizon:
+            busy[listing] = True
+        every = asset_i[i, AI_MARK_EVERY]
+        if every > 0:  # a private asset's scheduled valuations, until it lists
+            busy[every : min(horizon, listing - 1) + 1 : every] = True
+    nxt = np.full(horizon + 2, horizon + 1, dtype=np.int64)
+    for t in range(horizon, -1, -1):
+        nxt[t] = t if busy[t] else nxt[t + 1]
+    calendar[:, CA_NEXT_BUSY] = nxt
+
+    settings = np.zeros(N_ST)
+    settings[ST_DT] = dt
+    settings[ST_HORIZON] = horizon
+    settings[ST_ANTITHETIC] = float(antithetic)
+    settings[ST_SHORTCUTS] = 1.0
+    settings[ST_BLOCK_DAYS] = block_days
+    access = scenario.market_access
+    settings[ST_ACCESS_ASSET] = a_index[access.asset] if access is not None else -1
+    settings[ST_ACCESS_DRAWDOWN] = access.max_drawdown if access is not None else 0.0
+    settings[ST_MONEY_SCALE] = float(sum(loan.facility_limit for loan in loans))
+    settings[ST_SINGLE_LOOP] = 1.0
+    settings[ST_RECORD_PATHS] = 0.0
+
+    return EngineInputs(
+        settings=settings,
+        calendar=calendar,
+        asset_p=asset_p,
+        asset_i=asset_i,
+        chol=correlation_factor(scenario.correlation_matrix()),
+        history=replayed,
+        shocks=shocks,
+        loan_p=loan_p,
+        loan_i=loan_i,
+        pool=pool,
+        borrower_p=borrower_p,
+        borrower_i=borrower_i,
+        lender_p=lender_p,
+        hold0=hold0,
+        flows=flows,
+        sale_order=sale_order,
         rec_days=rec_days,
-        rec_of_day=rec_of_day,
-        interval_of_day=interval_of_day,
-        obligation_day=obligation_day,
-        money_scale=total_principal,
-        equity_scale=max(abs(equity0), total_principal) * 1e-4,
-        antithetic=antithetic,
-        single_asset_loop=True,
-        shortcuts=True,
-        next_busy_day=_next_busy_days(horizon, obligation_day, market),
+        asset_ids=asset_ids,
+        loan_ids=loan_ids,
+        borrower_ids=borrower_ids,
+        lender_ids=lender_ids,
+        borrower_names=tuple(book.borrower_name(b) for b in borrower_ids),
+        lender_names=tuple(book.lender_name(n) for n in lender_ids),
+        prices0=prices0,
     )
-    lenders = tuple(loan.lender or loan_id for loan_id, loan in scenario.loans.items())
-    return EngineInputs(market, loan_arrays, borrower, recording, asset_ids, loan_ids, lenders)
+
+
+def probe_inputs() -> EngineInputs:
+    """The inputs of a one-asset, one-loan book: arrays of every dtype and dimension the engine
+    takes, to compile the kernels for their one signature."""
+    from margincall.model.scenario import Scenario
+
+    scenario = Scenario.model_validate(
+        {
+            "horizon_days": 2,
+            "assets": {"a": {"kind": "public", "value": 1.0, "volatility": 0.1, "adv": 1.0}},
+            "borrower": {"cash": 0.0},
+            "loans": {
+                "l": {
+                    "principal": 0.5, "rate": 0.0, "term_days": 2, "collateral": {"a": 1.0},
+                    "margin_call_ltv": 0.8, "cure_ltv": 0.7, "cure_days": 1, "liquidation_ltv": 0.9,
+                }
+            },
+        }
+    )
+    return lower(scenario)

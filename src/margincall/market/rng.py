@@ -7,7 +7,7 @@ across scenario variants: changing a loan term does not shift the market's draws
 
 State is a uint64 array of 4 words; normals come from a 256-layer ziggurat.
 
-The generators are compiled as functions of their own (`kernel`, not `inline_kernel`): LLVM
+The generators are compiled as functions of their own (not inlined by numba): LLVM
 inlines them into their callers all the same, and numba's inlining of them at the level of its
 own IR, at every call site, doubled the first compile (135 s -> 300 s) for no speed.
 """
@@ -17,11 +17,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from margincall._jit import inline_kernel, kernel
+from margincall._jit import kernel
 
-STREAM_DIFFUSION = 0
-STREAM_JUMPS = 1
-STREAM_EVENTS = 2
+STREAM_DIFFUSION = np.int64(0)
+STREAM_JUMPS = np.int64(1)
+STREAM_EVENTS = np.int64(2)
 STREAMS = 3
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -167,7 +167,7 @@ def normal_words(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64, s: 
     return value, s[0], s[1], s[2], s[3]
 
 
-@inline_kernel
+@kernel
 def poisson_small(s: np.ndarray, mean: float, p0: float) -> int:
     """A Poisson count for a small mean by inversion; p0 = exp(-mean) is passed in precomputed."""
     if mean <= 0.0:
@@ -175,7 +175,7 @@ def poisson_small(s: np.ndarray, mean: float, p0: float) -> int:
     return poisson_of_uniform(uniform(s), mean, p0)
 
 
-@inline_kernel
+@kernel
 def poisson_of_uniform(u: float, mean: float, p0: float) -> int:
     """The Poisson count (small mean, p0 = exp(-mean)) that inversion gives for the uniform u."""
     k = 0

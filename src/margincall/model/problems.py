@@ -134,7 +134,7 @@ def _loans(scenario: Scenario, problems: list[tuple[Loc, str]]) -> None:
         if loan.limit is not None and loan.limit < loan.principal:
             problems.append((loc + ("limit",), f"the facility limit ({loan.limit:g}) is below the drawn principal ({loan.principal:g}); raise it or omit it"))
         for field in ("interest_grace_days", "principal_grace_days"):
-            if getattr(loan, field) > horizon:
+            if field in loan.model_fields_set and getattr(loan, field) > horizon:  # a default longer than a short horizon is fine
                 problems.append((loc + (field,), f"{getattr(loan, field)} days is longer than the horizon ({horizon} trading days)"))
         covenants = ("margin_call_ltv", "cure_ltv", "cure_days", "liquidation_ltv")
         if loan.secured:
@@ -232,7 +232,7 @@ def _days(scenario: Scenario, problems: list[tuple[Loc, str]]) -> None:
                 problems.append((loc, "cash flows fall on days 1 and later; put day-0 cash in the borrower's cash"))
             elif day > horizon:
                 problems.append((loc, f"day {day} is after the horizon ({horizon} trading days); move it inside or remove it"))
-            if flow.grace_days > horizon:
+            if "grace_days" in flow.model_fields_set and flow.grace_days > horizon:
                 problems.append((base + ("cash_flows", i, "grace_days"), f"{flow.grace_days} days is longer than the horizon ({horizon} trading days)"))
 
 

@@ -1,0 +1,89 @@
+"""Compiling the kernels once per install, in two processes at once.
+
+The engine has two compile units that do not link each other's code: the day loop (`run_slot`
+and below) and the credit machinery (`resolve_day` and below, reached as a first-class function).
+numba compiles one function at a time under a global lock, so on a first start the machinery is
+compiled in a second process while this one compiles the day loop; both write numba's on-disk
+cache, from which every later process (and every Dask worker on the machine) loads them in about a
+second. A marker file in the cache folder (named by a hash of the kernels' code) records that this
+code version has been compiled.
+
+    python -m margincall.engine.compile      # compile (or check) the kernels and print the time
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from margincall._jit import CACHE_DIR
+
+MARKER = "compiled"
+EXPECTED_SECONDS = 25  # the first compile on a 2-core machine, for the message shown meanwhile
+
+
+def _marker() -> Path | None:
+    return CACHE_DIR / MARKER if CACHE_DIR is not None else None
+
+
+def is_compiled() -> bool:
+    """Whether this code version's kernels are in the disk cache."""
+    marker = _marker()
+    return marker is not None and marker.exists()
+
+
+def _compile_machinery() -> None:
+    from margincall.engine.day import RESOLVE_SIGNATURE, resolve_day
+
+    resolve_day.compile(RESOLVE_SIGNATURE)
+
+
+def _compile_day_loop() -> None:
+    from margincall.engine.kernel import compile_run_slot
+
+    compile_run_slot()
+
+
+def ensure_compiled(announce: Callable[[str], None] | None = None) -> float:
+    """Compile the kernels unless this code version is in the disk cache; returns the seconds
+    spent compiling (0 when nothing was compiled). `announce` is told before a compile starts."""
+    if is_compiled():
+        return 0.0
+    started = time.perf_counter()
+    if announce is not None:
+        announce(f"compiling kernels, once per install: ~{EXPECTED_SECONDS} s")
+    helper = None
+    if CACHE_DIR is not None and not os.environ.get("NUMBA_DISABLE_JIT"):
+        helper = subprocess.Popen(
+            [sys.executable, "-m", "margincall.engine.compile", "--machinery"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    _compile_day_loop()
+    if helper is not None:
+        helper.wait()
+    _compile_machinery()  # loads what the helper wrote; compiles here if it could not
+    marker = _marker()
+    if marker is not None:
+        try:
+            marker.write_text(f"{time.perf_counter() - started:.1f}\n", encoding="utf-8")
+        except OSError:
+            pass
+    return time.perf_counter() - started
+
+
+def main(argv: list[str]) -> int:
+    if argv[1:] == ["--machinery"]:
+        _compile_machinery()
+        return 0
+    seconds = ensure_compiled(lambda message: print(message, flush=True))
+    print(f"kernels ready ({seconds:.1f} s compiling)" if seconds else "kernels ready (from the cache)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))

@@ -1,0 +1,391 @@
+"""The borrower's liquidity: what it does, in its response order, to cure a margin call and to
+pay what falls due.
+
+Actions (codes.ACT_*): cash; pledge (cures only); release of collateral above a lender's cure
+level; draw on undrawn committed facilities; one block a day of a free public holding; market
+sales at the participation limit. A cure spends cash above the reserve only; a payment that
+falls due spends all cash, the reserve included, before anything else.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from margincall._jit import kernel
+from margincall.engine import codes as c
+from margincall.engine.accounts import (
+    block_sale,
+    debt,
+    free_units,
+    lending_value,
+    log_event,
+    market_sale,
+    repay,
+    units_for_proceeds,
+)
+from margincall.engine.layout import (
+    NONE,
+    AI_LISTING_DAY,
+    AI_SELLABLE_DAY,
+    AP_VOLUME,
+    BF_CASH,
+    BF_DRAWN,
+    BF_LAR,
+    BF_PNL_FLOWS,
+    BI_RESPONSE,
+    BP_BLOCK_DISCOUNT,
+    BP_BLOCK_FRACTION,
+    BP_PARTICIPATION,
+    BP_RESERVE,
+    BS_DEFAULTED,
+    BS_FLAGS,
+    FL_BORROWER,
+    FL_DEADLINE,
+    FL_DAY,
+    HS_BLOCKED,
+    HS_SOLD,
+    HS_UNITS,
+    LF_ACCRUED,
+    LF_CURE_PAID,
+    LF_DRAWN,
+    LF_DUE,
+    LF_PRINCIPAL,
+    LF_RECOVERED,
+    LI_BORROWER,
+    LI_SECURED,
+    LP_CURE,
+    LP_DRAW_MAX_LTV,
+    LP_LIMIT,
+    LS_DUE_DEADLINE,
+    LS_DUE_KIND,
+    LS_FLAGS,
+    LS_MATURITY,
+    LS_STATUS,
+    MS_PRICE,
+    PL_ACCEPTED,
+    PL_HAIRCUT,
+    TINY,
+)
+
+
+@kernel
+def sell_free(
+    t: int, b: int, target: float, asset_p: np.ndarray, asset_i: np.ndarray, borrower_p: np.ndarray, loan_i: np.ndarray,
+    market: np.ndarray, holding: np.ndarray, pledged: np.ndarray, borrower_f: np.ndarray, borrower_s: np.ndarray,
+    sold_today: np.ndarray, log: np.ndarray, log_n: np.ndarray,
+) -> float:
+    """Market sales of borrower b's free, sellable public holdings (asset order) for proceeds up
+    to `target`, within its daily participation limit. Returns the proceeds (the caller routes them)."""
+    got = 0.0
+    for a in range(market.shape[0]):
+        need = target - got
+        if need <= TINY:
+            break
+        if t < asset_i[a, AI_SELLABLE_DAY] or asset_p[a, AP_VOLUME] <= 0.0:
+            continue
+        limit = min(
+            borrower_p[b, BP_PARTICIPATION] * asset_p[a, AP_VOLUME] - holding[b, a, HS_SOLD],
+            free_units(b, a, holding, pledged, loan_i),
+        )
+        if limit <= 0.0:
+            continue
+        units = units_for_proceeds(a, need, limit, market, asset_p, asset_i)
+        if units <= 0.0:
+            continue
+        price = market[a, MS_PRICE]
+        proceeds = market_sale(b, a, units, market, asset_p, asset_i, holding, borrower_f)
+        holding[b, a, HS_SOLD] += units
+        sold_today[a] += units * price
+        got += proceeds
+        borrower_s[b, BS_FLAGS] |= c.B_SOLD | c.B_FORCED_SALE
+        log_event(log, log_n, t, c.E_SELL, NONE, a, proceeds, b)
+    return got
+
+
+@kernel
+def block_free(
+    t: int, b: int, target: float, asset_p: np.ndarray, asset_i: np.ndarray, borrower_p: np.ndarray, loan_i: np.ndarray,
+    market: np.ndarray, holding: np.ndarray, pledged: np.ndarray, borrower_f: np.ndarray, borrower_s: np.ndarray,
+    sold_today: np.ndarray, log: np.ndarray, log_n: np.ndarray,
+) -> float:
+    """One block a day of each free, sellable public holding of borrower b (asset order), of at
+    most block_fraction of the holding, at block_discount below the day's price, for proceeds up
+    to `target`. Returns the proceeds."""
+    fraction = borrower_p[b, BP_BLOCK_FRACTION]
+    discount = borrower_p[b, BP_BLOCK_DISCOUNT]
+    got = 0.0
+    if fraction <= 0.0:
+        return got
+    for a in range(market.shape[0]):
+        need = target - got
+        if need <= TINY:
+            break
+        price = market[a, MS_PRICE]
+        if t < asset_i[a, AI_SELLABLE_DAY] or holding[b, a, HS_BLOCKED] != 0.0 or price <= 0.0:
+            continue
+        units = min(fraction * holding[b, a, HS_UNITS], free_units(b, a, holding, pledged, loan_i))
+        units = min(units, need / (price * (1.0 - discount)) if discount < 1.0 else units)
+        if units <= 0.0:
+            continue
+        proceeds = block_sale(b, a, units, discount, market, asset_p, asset_i, holding, borrower_f)
+        holding[b, a, HS_BLOCKED] = 1.0
+        sold_today[a] += units * price
+        got += proceeds
+        borrower_s[b, BS_FLAGS] |= c.B_SOLD | c.B_FORCED_SALE | c.B_BLOCK
+        log_event(log, log_n, t, c.E_BLOCK, NONE, a, proceeds, b)
+    return got
+
+
+@kernel
+def draw_facilities(
+    t: int, b: int, target: float, exclude: int, loan_p: np.ndarray, loan_i: np.ndarray, pool: np.ndarray,
+    market: np.ndarray, pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray, borrower_f: np.ndarray,
+    borrower_s: np.ndarray, log: np.ndarray, log_n: np.ndarray,
+) -> float:
+    """Draw up to `target` on borrower b's undrawn committed facilities (loan order, except
+    `exclude`): a facility in good standing before its maturity, while its LTV after the draw stays
+    at or below its draw cap. The cash goes to the borrower; returns the amount drawn."""
+    got = 0.0
+    for l in range(loan_i.shape[0]):
+        need = target - got
+        if need <= TINY:
+            break
+        if l == exclude or loan_i[l, LI_BORROWER] != b or loan_i[l, LI_SECURED] == 0:
+            continue
+        if loan_s[l, LS_STATUS] != c.ACTIVE or loan_s[l, LS_DUE_KIND] != c.DUE_NONE or t >= loan_s[l, LS_MATURITY]:
+            continue
+        undrawn = loan_p[l, LP_LIMIT] - loan_f[l, LF_PRINCIPAL]
+        room = loan_p[l, LP_DRAW_MAX_LTV] * lending_value(l, pledged, pool, market) - debt(loan_f, l)
+        x = min(undrawn, room, need)
+        if x <= TINY:
+            continue
+        loan_f[l, LF_PRINCIPAL] += x
+        loan_f[l, LF_DRAWN] += x
+        borrower_f[b, BF_CASH] += x
+        borrower_f[b, BF_DRAWN] += x
+        loan_s[l, LS_FLAGS] |= c.F_DRAWN
+        borrower_s[b, BS_FLAGS] |= c.B_DRAW
+        got += x
+        log_event(log, log_n, t, c.E_DRAW, l, NONE, x, b)
+    return got
+
+
+@kernel
+def release_excess(
+    t: int, b: int, exclude: int, loan_p: np.ndarray, loan_i: np.ndarray, pool: np.ndarray, market: np.ndarray,
+    pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray, log: np.ndarray, log_n: np.ndarray,
+) -> bool:
+    """Free the collateral of borrower b's loans (except `exclude`) above each lender's cure level:
+    a loan in good standing keeps the pool that puts its LTV at cure_ltv and releases the rest
+    (last asset first). Returns whether anything was released."""
+    released = False
+    for l in range(loan_i.shape[0]):
+        if l == exclude or loan_i[l, LI_BORROWER] != b or loan_i[l, LI_SECURED] == 0:
+            continue
+        if loan_s[l, LS_STATUS] != c.ACTIVE or loan_s[l, LS_DUE_KIND] != c.DUE_NONE:
+            continue
+        value = lending_value(l, pledged, pool, market)
+        keep = debt(loan_f, l) / loan_p[l, LP_CURE]
+        excess = value - keep
+        if excess <= TINY * (1.0 + value):
+            continue
+        freed = 0.0
+        for a in range(market.shape[0] - 1, -1, -1):
+            if excess - freed <= TINY or pledged[l, a] <= 0.0:
+                continue
+            unit_value = market[a, MS_PRICE] * (1.0 - pool[l, a, PL_HAIRCUT])
+            if unit_value <= 0.0:
+                continue
+            units = min(pledged[l, a], (excess - freed) / unit_value)
+            pledged[l, a] -= units
+            freed += units * unit_value
+        if freed > TINY:
+            loan_s[l, LS_FLAGS] |= c.F_RELEASED
+            released = True
+            log_event(log, log_n, t, c.E_RELEASE, l, NONE, freed, b)
+    return released
+
+
+@kernel
+def pledge_free(
+    t: int, l: int, needed: float, loan_i: np.ndarray, pool: np.ndarray, market: np.ndarray, holding: np.ndarray,
+    pledged: np.ndarray, loan_s: np.ndarray, log: np.ndarray, log_n: np.ndarray,
+) -> bool:
+    """Pledge free holdings that loan l's lender accepts (asset order) for up to `needed` of
+    lending value. Returns whether anything was pledged."""
+    b = loan_i[l, LI_BORROWER]
+    acted = False
+    for a in range(market.shape[0]):
+        if needed <= TINY:
+            break
+        if pool[l, a, PL_ACCEPTED] == 0.0:
+            continue
+        unit_value = market[a, MS_PRICE] * (1.0 - pool[l, a, PL_HAIRCUT])
+        free = free_units(b, a, holding, pledged, loan_i)
+        if unit_value <= 0.0 or free <= 0.0:
+            continue
+        units = min(free, needed / unit_value)
+        pledged[l, a] += units
+        needed -= units * unit_value
+        loan_s[l, LS_FLAGS] |= c.F_PLEDGED
+        log_event(log, log_n, t, c.E_PLEDGE, l, a, units * unit_value, b)
+        acted = True
+    return acted
+
+
+@kernel
+def respond(
+    t: int, l: int, asset_p: np.ndarray, asset_i: np.ndarray, loan_p: np.ndarray, loan_i: np.ndarray, pool: np.ndarray,
+    borrower_p: np.ndarray, borrower_i: np.ndarray, market: np.ndarray, holding: np.ndarray, pledged: np.ndarray,
+    loan_f: np.ndarray, loan_s: np.ndarray, borrower_f: np.ndarray, borrower_s: np.ndarray, sold_today: np.ndarray,
+    log: np.ndarray, log_n: np.ndarray,
+) -> bool:
+    """The borrower's answer to loan l's open call, in its response order, aiming at cure_ltv."""
+    b = loan_i[l, LI_BORROWER]
+    acted = False
+    cure = loan_p[l, LP_CURE]
+    for k in range(borrower_i.shape[1]):
+        action = borrower_i[b, BI_RESPONSE + k]
+        if action < 0:
+            break
+        d = debt(loan_f, l)
+        value = lending_value(l, pledged, pool, market)
+        gap = d - cure * value  # repayment that restores cure_ltv
+        if gap <= TINY * (1.0 + d):
+            break
+        raised = 0.0
+        if action == c.ACT_CASH:
+            pay = min(borrower_f[b, BF_CASH] - borrower_p[b, BP_RESERVE], gap)
+            if pay > TINY:
+                borrower_f[b, BF_CASH] -= pay
+                repay(l, pay, loan_f)
+                loan_f[l, LF_CURE_PAID] += pay
+                borrower_f[b, BF_LAR] += pay
+                log_event(log, log_n, t, c.E_PAY_CASH, l, NONE, pay, b)
+                acted = True
+        elif action == c.ACT_PLEDGE:
+            if pledge_free(t, l, d / cure - value, loan_i, pool, market, holding, pledged, loan_s, log, log_n):
+                acted = True
+        elif action == c.ACT_RELEASE:
+            if release_excess(t, b, l, loan_p, loan_i, pool, market, pledged, loan_f, loan_s, log, log_n):
+                acted = True
+        elif action == c.ACT_DRAW:
+            raised = draw_facilities(t, b, gap, l, loan_p, loan_i, pool, market, pledged, loan_f, loan_s, borrower_f, borrower_s, log, log_n)
+            borrower_f[b, BF_CASH] -= raised  # the draw's cash goes to the called lender
+        elif action == c.ACT_BLOCK:
+            raised = block_free(t, b, gap, asset_p, asset_i, borrower_p, loan_i, market, holding, pledged, borrower_f, borrower_s, sold_today, log, log_n)
+        elif action == c.ACT_SELL:
+            raised = sell_free(t, b, gap, asset_p, asset_i, borrower_p, loan_i, market, holding, pledged, borrower_f, borrower_s, sold_today, log, log_n)
+        if raised > TINY:
+            used = repay(l, raised, loan_f)
+            borrower_f[b, BF_CASH] += raised - used
+            loan_f[l, LF_CURE_PAID] += used
+            borrower_f[b, BF_LAR] += used
+            if action != c.ACT_DRAW:
+                loan_s[l, LS_FLAGS] |= c.F_SOLD_TO_CURE
+            acted = True
+    return acted
+
+
+@kernel
+def dues_of(t: int, b: int, loan_f: np.ndarray, loan_i: np.ndarray, loan_s: np.ndarray, flows: np.ndarray, flow_left: np.ndarray) -> float:
+    """What borrower b owes now, with a grace period: interest due, whole debts due (maturities,
+    accelerations, recourse shortfalls) and outflows of days up to t."""
+    total = 0.0
+    for l in range(loan_i.shape[0]):
+        if loan_i[l, LI_BORROWER] != b:
+            continue
+        kind = loan_s[l, LS_DUE_KIND]
+        if kind == c.DUE_INTEREST:
+            total += min(loan_f[l, LF_DUE], loan_f[l, LF_ACCRUED])
+        elif kind == c.DUE_DEBT:
+            total += debt(loan_f, l)
+    for k in range(flows.shape[0]):
+        if int(flows[k, FL_BORROWER]) == b and flows[k, FL_DAY] <= t:
+            total += flow_left[k]
+    return total
+
+
+@kernel
+def pay_dues(
+    t: int, b: int, asset_p: np.ndarray, asset_i: np.ndarray, loan_p: np.ndarray, loan_i: np.ndarray, pool: np.ndarray,
+    borrower_p: np.ndarray, borrower_i: np.ndarray, flows: np.ndarray, market: np.ndarray, holding: np.ndarray,
+    pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray, borrower_f: np.ndarray, borrower_s: np.ndarray,
+    flow_left: np.ndarray, sold_today: np.ndarray, log: np.ndarray, log_n: np.ndarray,
+) -> bool:
+    """Borrower b raises what it owes now (cash first, the reserve included, then its response
+    order: release, draw, block, sell; pledging raises no cash) and pays its dues, earliest
+    deadline first. Returns whether anything was paid or raised."""
+    if borrower_s[b, BS_DEFAULTED] != 0:
+        return False
+    owed = dues_of(t, b, loan_f, loan_i, loan_s, flows, flow_left)
+    if owed <= TINY:
+        return False
+    acted = False
+    for k in range(borrower_i.shape[1]):
+        short = owed - borrower_f[b, BF_CASH]
+        if short <= TINY:
+            break
+        action = borrower_i[b, BI_RESPONSE + k]
+        if action < 0:
+            break
+        if action == c.ACT_RELEASE:
+            if release_excess(t, b, NONE, loan_p, loan_i, pool, market, pledged, loan_f, loan_s, log, log_n):
+                acted = True
+        elif action == c.ACT_DRAW:
+            if draw_facilities(t, b, short, NONE, loan_p, loan_i, pool, market, pledged, loan_f, loan_s, borrower_f, borrower_s, log, log_n) > TINY:
+                acted = True
+        elif action == c.ACT_BLOCK:
+            got = block_free(t, b, short, asset_p, asset_i, borrower_p, loan_i, market, holding, pledged, borrower_f, borrower_s, sold_today, log, log_n)
+            if got > TINY:
+                borrower_f[b, BF_CASH] += got
+                acted = True
+        elif action == c.ACT_SELL:
+            got = sell_free(t, b, short, asset_p, asset_i, borrower_p, loan_i, market, holding, pledged, borrower_f, borrower_s, sold_today, log, log_n)
+            if got > TINY:
+                borrower_f[b, BF_CASH] += got
+                acted = True
+    # pay, earliest deadline first (loans before flows on the same day)
+    while borrower_f[b, BF_CASH] > TINY:
+        best = NONE
+        best_flow = NONE
+        best_deadline = 1 << 62
+        for l in range(loan_i.shape[0]):
+            if loan_i[l, LI_BORROWER] == b and loan_s[l, LS_DUE_KIND] != c.DUE_NONE and loan_s[l, LS_DUE_DEADLINE] < best_deadline:
+                best = l
+                best_deadline = loan_s[l, LS_DUE_DEADLINE]
+        for k in range(flows.shape[0]):
+            if int(flows[k, FL_BORROWER]) == b and flows[k, FL_DAY] <= t and flow_left[k] > TINY and int(flows[k, FL_DEADLINE]) < best_deadline:
+                best = NONE
+                best_flow = k
+                best_deadline = int(flows[k, FL_DEADLINE])
+        if best < 0 and best_flow < 0:
+            break
+        cash = borrower_f[b, BF_CASH]
+        if best_flow >= 0:
+            paid = min(cash, flow_left[best_flow])
+            flow_left[best_flow] -= paid
+            if flow_left[best_flow] <= TINY:
+                flow_left[best_flow] = 0.0
+            borrower_f[b, BF_PNL_FLOWS] -= paid
+            log_event(log, log_n, t, c.E_CASH_FLOW, NONE, NONE, -paid, b)
+        elif loan_s[best, LS_DUE_KIND] == c.DUE_INTEREST:
+            due = min(loan_f[best, LF_DUE], loan_f[best, LF_ACCRUED])
+            paid = repay(best, min(cash, due), loan_f) if due > TINY else 0.0
+            loan_f[best, LF_DUE] = max(due - paid, 0.0)
+            if loan_f[best, LF_DUE] <= TINY:
+                loan_f[best, LF_DUE] = 0.0
+                loan_s[best, LS_DUE_KIND] = c.DUE_NONE
+            if paid > 0.0:
+                log_event(log, log_n, t, c.E_INTEREST, best, NONE, paid, b)
+        else:
+            paid = repay(best, cash, loan_f)
+            if loan_s[best, LS_STATUS] == c.DEFAULTED:
+                loan_f[best, LF_RECOVERED] += paid
+            if debt(loan_f, best) <= TINY:
+                loan_s[best, LS_DUE_KIND] = c.DUE_NONE
+            if paid > 0.0:
+                log_event(log, log_n, t, c.E_REPAY, best, NONE, paid, b)
+        borrower_f[b, BF_CASH] -= paid
+        acted = True
+    return acted
