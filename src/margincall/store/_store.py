@@ -12,7 +12,6 @@ its run `running`. Each call is one short transaction touching only its own run'
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -31,17 +30,14 @@ from margincall.store._compare import ComparisonRow, compare_runs
 from margincall.store._decode import result_from_dict
 from margincall.store._engine import create_store_engine, migrate
 from margincall.store._errors import RunNotFoundError, StoreError
+from margincall.store._jobs import Jobs
+from margincall.store._library import Scenarios
+from margincall.store._monitor import Monitors
 from margincall.store._schema import Run, RunStatus
+from margincall.store._store_util import now as _now
+from margincall.store._store_util import scenario_hash
+from margincall.store._tokens import Tokens
 from margincall.store._url import resolve_url, shown
-
-
-def scenario_hash(text: str) -> str:
-    """SHA-256 of the scenario text (UTF-8), hex: the key to find runs of the same scenario."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -106,6 +102,10 @@ class RunStore:
     def __init__(self, engine: Engine):
         self.engine = engine
         self._session = sessionmaker(engine, expire_on_commit=False)
+        self.tokens = Tokens(self._session, self.url)  # the service's clients
+        self.jobs = Jobs(self._session)  # the service's queue
+        self.scenarios = Scenarios(self._session)  # scenarios uploaded to the service
+        self.monitors = Monitors(self._session)  # monitoring states and alerts
 
     @property
     def url(self) -> str:
