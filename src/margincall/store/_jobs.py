@@ -189,11 +189,23 @@ class Jobs:
         with self._session.begin() as session:
             session.execute(update(Job).where(Job.id == job_id).values(run_id=run_id))
 
-    def finish(self, job_id: int, result: Mapping[str, Any] | None) -> bool:
-        """Mark a running job complete with its result; False if it was no longer running."""
+    def finish(self, job_id: int, result: Mapping[str, Any] | None, *, run_result: Mapping[str, Any] | None = None) -> bool:
+        """Mark a running job complete with its result (a run job: `run_result` goes to its
+        run-store record, in the same transaction); False if it was no longer running."""
         with self._session.begin() as session:
-            return self._move(session, job_id, (JobStatus.RUNNING,), status=JobStatus.COMPLETE.value,
-                              result=None if result is None else dict(result), finished_at=now(), error=None)
+            return self.finish_in(session, job_id, result, run_result=run_result)
+
+    def finish_in(self, session: Session, job_id: int, result: Mapping[str, Any] | None, *,
+                  run_result: Mapping[str, Any] | None = None) -> bool:
+        """`finish` inside the caller's transaction."""
+        moved = self._move(session, job_id, (JobStatus.RUNNING,), status=JobStatus.COMPLETE.value,
+                           result=None if result is None else dict(result), finished_at=now(), error=None)
+        if moved and run_result is not None:
+            run_id = session.execute(select(Job.run_id).where(Job.id == job_id)).scalar_one_or_none()
+            if run_id is not None:
+                session.execute(update(Run).where(Run.id == run_id, Run.status == RunStatus.RUNNING.value)
+                                .values(status=RunStatus.COMPLETE.value, finished_at=now(), result=dict(run_result), error=None))
+        return moved
 
     def fail(self, job_id: int, message: str) -> bool:
         """Mark a queued or running job failed with `message`; False if it had ended already."""

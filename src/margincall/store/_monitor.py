@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from margincall.store._jobs import Jobs, JobStateError
 from margincall.store._schema import Alert, MonitorState
 from margincall.store._store_util import now
 
@@ -63,6 +64,9 @@ class Monitors:
         row = MonitorState(scenario_name=scenario_name, as_of=as_of, token_id=token_id, private=private, job_id=job_id,
                            created_at=created, state=dict(state))
         with self._session.begin() as session:
+            if job_id is not None:  # the job completes with its state, or neither is recorded
+                if not Jobs(self._session).finish_in(session, job_id, state):
+                    raise JobStateError(f"job {job_id} is not running: its monitoring state is not recorded")
             session.add(row)
             session.flush()
             for alert in alerts:
