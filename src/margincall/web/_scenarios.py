@@ -53,22 +53,23 @@ def invalid(exc: ScenarioError) -> HTTPException:
 def parse_uploaded(text: str, name: str | None = None) -> Scenario:
     """Validate scenario text sent to the service. A historical market would read a file on the
     server, so it is refused here (it runs from the command line)."""
-    default = name or _name_in(text) or "uploaded"
-    scenario = parse_scenario(text, source="uploaded scenario", default_name=default)
-    if scenario.historical:
+    data = _mapping(text)
+    market = data.get("market") if data is not None else None
+    if isinstance(market, dict) and market.get("model") == "historical":  # refused before any file is opened
         raise ScenarioError("uploaded scenario", [(
             "market.model", "the historical model reads a prices file on the server, which the service does not "
             "allow; use model: gbm, or run it with `margincall run`")])
-    return scenario
+    given = data.get("name") if data is not None else None
+    default = name or (str(given) if isinstance(given, str | int) and str(given).strip() else None) or "uploaded"
+    return parse_scenario(text, source="uploaded scenario", default_name=default)
 
 
-def _name_in(text: str) -> str | None:
+def _mapping(text: str) -> dict | None:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError:
         return None
-    name = data.get("name") if isinstance(data, dict) else None
-    return str(name) if isinstance(name, str | int) and str(name).strip() else None
+    return data if isinstance(data, dict) else None
 
 
 def resolve(source: ScenarioSource, store: RunStore, client: TokenInfo) -> Resolved:
