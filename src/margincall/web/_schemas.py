@@ -98,6 +98,9 @@ class _JobCreate(_Body):
 class RunCreate(_JobCreate):
     """`margincall run`: one simulation."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"kind": "run", "scenario": {"builtin": "softbank-openai"}, "paths": 2000, "seed": 1}]})
+
     kind: Literal["run"]
     paths: int = Field(default=20_000, ge=1, description="Monte Carlo paths.")
     antithetic: bool = Field(default=False, description="Pair each path with its mirror (an even path count).")
@@ -152,6 +155,10 @@ class SensitivitiesCreate(_JobCreate):
 
 class SweepCreate(_JobCreate):
     """`margincall sweep`: a grid of field values, every point from the same seed."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"kind": "sweep", "scenario": {"builtin": "softbank-openai"}, "paths": 1000,
+         "sets": ["loans.openai-margin-loan.margin_call_ltv=0.2,0.3"]}]})
 
     kind: Literal["sweep"]
     paths: int = Field(default=20_000, ge=1, description="Paths per point.")
@@ -221,6 +228,12 @@ class Comparison(BaseModel):
 
 class MarksCreate(_Body):
     """Today's prices and marks for a scenario's book (see `margincall monitor`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [
+        {"scenario": {"yaml": "assets:\n  s: {kind: public, value: 100, volatility: 0.3, adv: 1e9}\nborrower: {cash: 0}\n"
+                              "loans:\n  l: {principal: 50, rate: 0.05, term_days: 252, collateral: {s: 1.0},\n"
+                              "      margin_call_ltv: 0.7, cure_ltv: 0.6, cure_days: 2, liquidation_ltv: 0.9}\n"},
+         "marks_csv": "date,asset,value\n2026-11-30,s,80\n", "alerts": ["headroom<10%"], "paths": 1000}]})
 
     scenario: ScenarioSource
     marks_csv: str = Field(description="CSV with header date,asset,value: one row per asset and date; value = the holding's value.")

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import jinja2
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, status
+from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
@@ -51,15 +52,17 @@ def _env() -> jinja2.Environment:
 ENV = _env()
 
 
-def _render(name: str, request: Request, client: TokenInfo | None, **context: Any) -> HTMLResponse:
-    html = ENV.get_template(name).render(client=client, version=__version__, path=request.url.path, **context)
+def _render(template: str, request: Request, client: TokenInfo | None, **context: Any) -> HTMLResponse:
+    html = ENV.get_template(template).render(client=client, version=__version__, path=request.url.path, **context)
     return HTMLResponse(html, headers={"Content-Security-Policy": CSP, "Cache-Control": "no-store"})
 
 
 def page_client(request: Request, state: StateDep) -> TokenInfo:
     """The logged-in client, or a redirect to the login page."""
+    scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+    credentials = HTTPAuthorizationCredentials(scheme=scheme, credentials=secret.strip()) if scheme.lower() == "bearer" else None
     try:
-        return get_client(request, state, None)
+        return get_client(request, state, credentials)
     except HTTPException:
         raise _Login() from None
 
