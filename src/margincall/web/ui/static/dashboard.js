@@ -144,9 +144,11 @@ const overviewPage = () => {
     const d = JSON.parse(chart.dataset.chart);
     window.Plotly.newPlot(chart, [
       { type: "bar", orientation: "h", y: d.loans, x: d.ltv, name: "LTV today" },
-      { type: "scatter", mode: "markers", y: d.loans, x: d.call, name: "call level", marker: { symbol: "line-ns-open", size: 22, color: "#e08a00" } },
-      { type: "scatter", mode: "markers", y: d.loans, x: d.liquidation, name: "liquidation level", marker: { symbol: "line-ns-open", size: 22, color: "#b3261e" } },
-    ], { title: "LTV against the triggers", xaxis: { tickformat: ".0%" }, height: 120 + 40 * d.loans.length, margin: { l: 140 } },
+      { type: "scatter", mode: "markers", y: d.loans, x: d.call, name: "call level", marker: { symbol: "line-ns-open", size: 30, color: "#e08a00", line: { width: 3, color: "#e08a00" } } },
+      { type: "scatter", mode: "markers", y: d.loans, x: d.liquidation, name: "liquidation level", marker: { symbol: "line-ns-open", size: 30, color: "#b3261e", line: { width: 3, color: "#b3261e" } } },
+    ], { title: { text: "LTV today against the call and liquidation levels" }, xaxis: { tickformat: ".0%", rangemode: "tozero" },
+      yaxis: { automargin: true }, height: 200 + 50 * d.loans.length, margin: { l: 20, r: 20, t: 50, b: 40 },
+      legend: { orientation: "h", y: -0.25 }, bargap: 0.4 },
     { displaylogo: false, responsive: true });
   }
   const form = document.getElementById("marks-form");
