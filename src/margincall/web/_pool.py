@@ -258,7 +258,7 @@ class DaskPool(AbstractPool):
         self.description = f"Dask cluster at {scheduler} ({threads} worker threads, {self.slots} jobs at a time)"
 
     def run(self, slot: int, spec: JobSpec, on_progress: OnProgress, cancel_requested: CancelRequested) -> Outcome:
-        from distributed import Event, Variable, wait
+        from distributed import Event, Variable
 
         key = f"margincall-job-{spec.job_id}-{uuid.uuid4().hex[:8]}"
         progress_var, cancel = Variable(f"{key}-progress", client=self.client), Event(f"{key}-cancel", client=self.client)
@@ -267,10 +267,8 @@ class DaskPool(AbstractPool):
         last = None
         try:
             while True:
-                try:
-                    wait(future, timeout=POLL_S)
-                except TimeoutError:
-                    pass
+                if not future.done():
+                    time.sleep(POLL_S)
                 try:
                     current = progress_var.get(timeout=0.05)
                 except (TimeoutError, Exception):  # noqa: BLE001 - not set yet
