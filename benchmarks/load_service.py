@@ -121,6 +121,7 @@ class Load:
         self.codes: Counter[int] = Counter()
         self.errors: Counter[str] = Counter()
         self.submitted: list[int] = []
+        self.reserved = 0  # submissions started (the cap counts them before their answer comes)
         self.latencies: list[float] = []
 
     async def _call(self, client: httpx.AsyncClient, method: str, path: str, **kwargs) -> httpx.Response | None:
@@ -138,7 +139,8 @@ class Load:
         async with httpx.AsyncClient(base_url=self.url, timeout=60.0) as client:
             while time.monotonic() < deadline:
                 roll = self.random.random()
-                if roll < self.submit_share and len(self.submitted) < self.max_jobs:
+                if roll < self.submit_share and self.reserved < self.max_jobs:
+                    self.reserved += 1
                     body = {"kind": "run", "scenario": {"yaml": SCENARIO}, "paths": self.paths,
                             "seed": self.random.randrange(1000)}
                     response = await self._call(client, "POST", "/runs", json=body)

@@ -97,8 +97,9 @@ def _record(job: Job) -> JobRecord:
 class Jobs:
     """The service's jobs in the run store (see `RunStore.jobs`)."""
 
-    def __init__(self, session: sessionmaker[Session]):
+    def __init__(self, session: sessionmaker[Session], read: sessionmaker[Session] | None = None):
         self._session = session
+        self._read = read or session  # read-only transactions (not holding SQLite's write lock)
 
     # -- submitting and reading ----------------------------------------------------------------------
 
@@ -127,7 +128,7 @@ class Jobs:
     def get(self, job_id: int, *, visible_for: int | None | bool = True) -> JobRecord:
         """The whole job. `visible_for` a token id (or None: no token) hides other clients' private
         jobs (`JobNotFoundError`, as for a job that does not exist); True shows every job."""
-        with self._session() as session:
+        with self._read() as session:
             query = select(Job).where(Job.id == job_id)
             if visible_for is not True:
                 query = query.where(visible_to(visible_for if isinstance(visible_for, int) else None))
@@ -149,18 +150,18 @@ class Jobs:
             query = query.where(Job.status == JobStatus(status).value)
         if scenario is not None:
             query = query.where(Job.scenario_name == scenario)
-        with self._session() as session:
+        with self._read() as session:
             return [JobSummary(**row._asdict()) for row in session.execute(query)]
 
     def active_count(self, token_id: int) -> int:
-        with self._session() as session:
+        with self._read() as session:
             return session.execute(
                 select(func.count()).select_from(Job).where(Job.token_id == token_id, Job.status.in_(_ACTIVE))
             ).scalar_one()
 
     def counts(self) -> dict[str, int]:
         """Number of jobs in each status."""
-        with self._session() as session:
+        with self._read() as session:
             rows = session.execute(select(Job.status, func.count()).group_by(Job.status)).all()
         return {status.value: 0 for status in JobStatus} | {status: count for status, count in rows}
 

@@ -49,8 +49,9 @@ _SUMMARY = (StoredScenario.id, StoredScenario.name, StoredScenario.scenario_hash
 class Scenarios:
     """Uploaded scenarios in the run store (see `RunStore.scenarios`)."""
 
-    def __init__(self, session: sessionmaker[Session]):
+    def __init__(self, session: sessionmaker[Session], read: sessionmaker[Session] | None = None):
         self._session = session
+        self._read = read or session  # read-only transactions (not holding SQLite's write lock)
 
     def add(self, name: str, text: str, *, token_id: int | None = None, private: bool = False) -> ScenarioRecord:
         row = StoredScenario(name=name, scenario_hash=scenario_hash(text), text=text, token_id=token_id, private=private,
@@ -64,7 +65,7 @@ class Scenarios:
         query = select(StoredScenario).where(StoredScenario.id == scenario_id)
         if visible_for is not True:
             query = query.where(_visible(visible_for if isinstance(visible_for, int) else None))
-        with self._session() as session:
+        with self._read() as session:
             row = session.execute(query).scalar_one_or_none()
             if row is None:
                 raise ScenarioNotFoundError(scenario_id)
@@ -77,5 +78,5 @@ class Scenarios:
             query = query.where(_visible(visible_for if isinstance(visible_for, int) else None))
         if name is not None:
             query = query.where(StoredScenario.name == name)
-        with self._session() as session:
+        with self._read() as session:
             return [ScenarioSummary(**row._asdict()) for row in session.execute(query)]

@@ -53,8 +53,9 @@ def _record(row: MonitorState) -> MonitorRecord:
 class Monitors:
     """Monitoring states and alerts in the run store (see `RunStore.monitors`)."""
 
-    def __init__(self, session: sessionmaker[Session]):
+    def __init__(self, session: sessionmaker[Session], read: sessionmaker[Session] | None = None):
         self._session = session
+        self._read = read or session  # read-only transactions (not holding SQLite's write lock)
 
     def record(self, scenario_name: str, as_of: dt.date, state: Mapping[str, Any], alerts: Sequence[Mapping[str, Any]], *,
                token_id: int | None = None, private: bool = False, job_id: int | None = None) -> MonitorRecord:
@@ -85,7 +86,7 @@ class Monitors:
             query = query.where(_visible(visible_for if isinstance(visible_for, int) else None))
         if scenario is not None:
             query = query.where(MonitorState.scenario_name == scenario)
-        with self._session() as session:
+        with self._read() as session:
             row = session.execute(query).scalar_one_or_none()
             return None if row is None else _record(row)
 
@@ -100,6 +101,6 @@ class Monitors:
             query = query.where(Alert.scenario_name == scenario)
         if monitor_id is not None:
             query = query.where(Alert.monitor_id == monitor_id)
-        with self._session() as session:
+        with self._read() as session:
             return [AlertRecord(a.id, a.monitor_id, a.scenario_name, a.loan, a.rule, a.metric, a.value, a.threshold, a.raised_at)
                     for a in session.execute(query).scalars()]

@@ -55,8 +55,9 @@ class TokenError(StoreError):
 class Tokens:
     """The service's tokens in the run store (see `RunStore.tokens`)."""
 
-    def __init__(self, session: sessionmaker[Session], url: str):
+    def __init__(self, session: sessionmaker[Session], url: str, read: sessionmaker[Session] | None = None):
         self._session = session
+        self._read = read or session  # read-only transactions (not holding SQLite's write lock)
         self._url = url
 
     def create(self, name: str, *, read_only: bool = False) -> tuple[TokenInfo, str]:
@@ -76,7 +77,7 @@ class Tokens:
 
     def authenticate(self, secret: str) -> TokenInfo | None:
         """The active token with this secret, or None (unknown or revoked)."""
-        with self._session() as session:
+        with self._read() as session:
             row = session.execute(select(Token).where(Token.token_hash == token_hash(secret))).scalar_one_or_none()
             if row is None or row.revoked_at is not None:
                 return None
@@ -89,7 +90,7 @@ class Tokens:
 
     def list(self) -> list[TokenInfo]:
         """Every token, revoked ones included, oldest first."""
-        with self._session() as session:
+        with self._read() as session:
             return [_info(row) for row in session.execute(select(Token).order_by(Token.id)).scalars()]
 
     def revoke(self, name_or_id: str | int) -> TokenInfo:
