@@ -7,6 +7,7 @@ that does not exist. Only the submitting token can cancel a job (403 for the oth
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Annotated, Any, Literal
 
@@ -64,10 +65,12 @@ def _finished(store: StoreDep, job_id: int, client: ClientDep):
 
 
 @router.get("/{job_id}/result", summary="A complete job's JSON result (a run: the layout of result.json)",
-            responses={**NOT_FOUND, 409: {"description": "The job is not complete"}})
-def get_result(job_id: int, store: StoreDep, client: ClientDep) -> dict[str, Any]:
+            responses={**NOT_FOUND, 409: {"description": "The job is not complete"},
+                       200: {"content": {"application/json": {"schema": {"type": "object"}}}}})
+def get_result(job_id: int, store: StoreDep, client: ClientDep) -> Response:
     job = _finished(store, job_id, client)
-    return job_result(store, job) or {}
+    # written as it is stored (plain JSON numbers): no per-field encoding of a large result
+    return Response(json.dumps(job_result(store, job) or {}, allow_nan=False), media_type="application/json")
 
 
 @router.get("/{job_id}/report", response_class=HTMLResponse, summary="A complete job's HTML report (offline: no network)",
