@@ -23,7 +23,7 @@ from validation_support import Z, bgk_first_passage, discrete_first_passage  # n
 START = dt.date(2026, 1, 5)  # a Monday
 BOOK = {
     "name": "small-book",
-    "start_date": START.isoformat(),
+    "start_date": START,
     "horizon_days": 252,
     "assets": {
         "acme": {"kind": "public", "value": 100.0, "volatility": 0.3, "adv": 50.0},
@@ -51,8 +51,8 @@ def test_ltv_and_headroom_by_hand():
     = 80 x 0.9 + 20 x 0.8 = 88; LTV = 40.072 / 88. Headroom to the call = 1 - LTV / 0.6, to
     liquidation 1 - LTV / 0.8; in daily sigma: ln(trigger / LTV) / sigma_d, sigma_d the pool's
     daily volatility with weights 72/88 and 16/88."""
-    marks = [Mark("acme", dt.date(2026, 1, 16), 80.0), Mark("beta", dt.date(2026, 1, 14), 40.0),
-             Mark("acme", dt.date(2026, 1, 9), 95.0), Mark("acme", dt.date(2026, 1, 19), 10.0)]  # after as-of: ignored
+    marks = [Mark("acme", dt.date(2026, 1, 16), 80.0, "value"), Mark("beta", dt.date(2026, 1, 14), 40.0, "value"),
+             Mark("acme", dt.date(2026, 1, 9), 95.0, "value"), Mark("acme", dt.date(2026, 1, 19), 10.0, "value")]  # after as-of: ignored
     book = book_today(_scenario(), marks, dt.date(2026, 1, 16))
     assert book.day == 9
     loan = book.loans["l1"]
@@ -70,6 +70,7 @@ def test_ltv_and_headroom_by_hand():
     assert loan.headroom_call_sigma == pytest.approx(math.log(0.6 / ltv) / sigma_d, rel=1e-12)
     assert loan.headroom_liquidation_sigma == pytest.approx(math.log(0.8 / ltv) / sigma_d, rel=1e-12)
     assert book.mark_dates == {"acme": dt.date(2026, 1, 16), "beta": dt.date(2026, 1, 14)}
+    assert book.prices == {"acme": 80.0, "beta": 40.0}  # no asset price: one unit is the whole holding
     bridge = book.loans["bridge"]
     assert bridge.ltv is None and bridge.headroom_call is None
     assert bridge.debt == pytest.approx(10.0 + 10.0 * 0.1 * 9 / 252)
@@ -77,7 +78,7 @@ def test_ltv_and_headroom_by_hand():
 
 
 def test_headroom_is_negative_past_the_trigger():
-    marks = [Mark("acme", dt.date(2026, 1, 5), 40.0), Mark("beta", dt.date(2026, 1, 5), 40.0)]
+    marks = [Mark("acme", dt.date(2026, 1, 5), 40.0, "value"), Mark("beta", dt.date(2026, 1, 5), 40.0, "value")]
     loan = book_today(_scenario(), marks, dt.date(2026, 1, 5)).loans["l1"]
     assert loan.ltv == pytest.approx(40.0 / (36.0 + 16.0))
     assert loan.headroom_call < 0.0 < loan.headroom_liquidation
@@ -88,9 +89,9 @@ def test_open_call_and_its_deadline():
     interest) / 70 = 0.572 < 0.6: no call. On Wednesday 14 January to 50: LTV 40.05 / 61 = 0.657,
     a call, due within 5 trading days: by Wednesday 21 January. It stays open while the LTV is
     above the cure level (0.5)."""
-    marks = [Mark("acme", dt.date(2026, 1, 5), 100.0), Mark("beta", dt.date(2026, 1, 5), 40.0),
-             Mark("acme", dt.date(2026, 1, 12), 60.0), Mark("acme", dt.date(2026, 1, 14), 50.0),
-             Mark("acme", dt.date(2026, 1, 16), 58.0)]
+    marks = [Mark("acme", dt.date(2026, 1, 5), 100.0, "value"), Mark("beta", dt.date(2026, 1, 5), 40.0, "value"),
+             Mark("acme", dt.date(2026, 1, 12), 60.0, "value"), Mark("acme", dt.date(2026, 1, 14), 50.0, "value"),
+             Mark("acme", dt.date(2026, 1, 16), 58.0, "value")]
     scenario = _scenario()
     calls = open_calls(scenario, marks, dt.date(2026, 1, 16))
     assert len(calls) == 1
@@ -100,7 +101,7 @@ def test_open_call_and_its_deadline():
     assert open_calls(scenario, marks, dt.date(2026, 1, 13)) == []
     assert open_calls(scenario, marks, dt.date(2026, 1, 22))[0].overdue
     # a recovery to the cure level closes it
-    cured = [*marks, Mark("acme", dt.date(2026, 1, 19), 90.0)]
+    cured = [*marks, Mark("acme", dt.date(2026, 1, 19), 90.0, "value")]
     assert open_calls(scenario, cured, dt.date(2026, 1, 20)) == []
 
 
@@ -122,16 +123,17 @@ def test_what_falls_due_in_30_days():
 
 
 def test_scenario_from_today_moves_day_zero():
-    marks = [Mark("acme", dt.date(2026, 1, 16), 80.0), Mark("beta", dt.date(2026, 1, 16), 40.0)]
+    marks = [Mark("acme", dt.date(2026, 1, 16), 80.0, "value"), Mark("beta", dt.date(2026, 1, 16), 40.0, "value")]
     scenario = _scenario()
     book = book_today(scenario, marks, dt.date(2026, 1, 16))
     today, notes = scenario_from_today(scenario, book, horizon_days=20, cash=7.0)
-    assert today.start_date == dt.date(2026, 1, 16) and today.horizon == 20
+    assert today.start_date == dt.date(2026, 1, 16)
     assert today.assets["acme"].value == 80.0 and today.assets["beta"].value == 40.0
     assert today.loans["l1"].principal == pytest.approx(40.072)
     assert today.loans["l1"].term_days == 504 - 9
     assert today.loans["bridge"].term_days == 6
-    assert [(f.day, f.amount) for f in today.borrower.cash_flows] == [(11, -3.0), (191, -1.0)]
+    assert [(f.day, f.amount) for f in today.borrower.cash_flows] == [(11, -3.0)]  # day 191 is past the 21 days simulated
+    assert today.horizon == 21  # the loans' 21-day grace for interest
     assert today.borrower.cash == 7.0
     # past its maturity a loan is left out, with a note
     late = book_today(scenario, marks, dt.date(2026, 2, 2))
@@ -140,8 +142,8 @@ def test_scenario_from_today_moves_day_zero():
 
 
 def test_marks_file_errors_name_line_and_fix():
-    with pytest.raises(MarksError, match="line 1: no column value"):
-        read_marks("date,asset,price\n2026-01-05,acme,1\n")
+    with pytest.raises(MarksError, match="line 1: no column price"):
+        read_marks("date,asset,amount\n2026-01-05,acme,1\n")
     with pytest.raises(MarksError, match="line 3, column date: '2026-13-01' is not a date"):
         read_marks("date,asset,value\n2026-01-05,acme,1\n2026-13-01,acme,2\n")
     with pytest.raises(MarksError, match="line 2, column value: 'abc' is not a number"):
@@ -151,6 +153,58 @@ def test_marks_file_errors_name_line_and_fix():
         check_assets(marks, ["acme", "beta"], dt.date(2026, 1, 5))
     with pytest.raises(MarksError, match="unknown asset 'zeta'"):
         check_assets([*marks, Mark("zeta", dt.date(2026, 1, 5), 1.0)], ["acme"], dt.date(2026, 1, 5))
+
+
+BOOK_FORM = {
+    "name": "two-borrowers", "start_date": START,
+    "assets": {"acme": {"kind": "public", "price": 10.0, "volatility": 0.3, "adv": 1000.0}},
+    "borrowers": {"hold-a": {"cash": 1.0, "holdings": {"acme": 100.0}},
+                  "hold-b": {"cash": 2.0, "holdings": {"acme": 50.0},
+                             "cash_flows": [{"day": 12, "amount": -5.0, "label": "fee"}]}},
+    "lenders": {"bank": {"name": "Bank"}},
+    "loans": {
+        "la": {"borrower": "hold-a", "lender": "bank", "principal": 400.0, "rate": 0.0, "term_days": 252,
+               "collateral": {"acme": 1.0}, "margin_call_ltv": 0.6, "cure_ltv": 0.5, "cure_days": 2, "liquidation_ltv": 0.8},
+        "lb": {"borrower": "hold-b", "lender": "bank", "principal": 100.0, "rate": 0.0, "term_days": 252,
+               "collateral": {"acme": 0.5}, "haircuts": {"acme": 0.2},
+               "margin_call_ltv": 0.6, "cure_ltv": 0.5, "cure_days": 2, "liquidation_ltv": 0.8},
+    },
+}
+
+
+def test_a_book_of_two_borrowers_by_hand():
+    """Prices per unit: acme at 8 today. hold-a pledges its 100 units: pool 800, LTV 400 / 800 =
+    0.5. hold-b pledges half its 50 units at a 20% haircut: pool 200, lending value 160, LTV 100 /
+    160 = 0.625, past the call level. A value mark means nothing in a book (holdings differ)."""
+    scenario = _scenario(BOOK_FORM)
+    as_of = dt.date(2026, 1, 12)
+    book = book_today(scenario, [Mark("acme", as_of, 8.0)], as_of)
+    la, lb = book.loans["la"], book.loans["lb"]
+    assert (la.borrower, la.lender, la.pool_value, la.ltv) == ("hold-a", "Bank", 800.0, 0.5)
+    assert (lb.borrower, lb.pool_value, lb.lending_value, lb.ltv) == ("hold-b", 200.0, 160.0, 0.625)
+    assert lb.headroom_call == pytest.approx(1.0 - 0.625 / 0.6) and lb.headroom_call < 0.0
+    assert la.pool_sigma_daily == pytest.approx(0.3 / math.sqrt(252))
+    due = due_within(scenario, as_of)
+    assert [(d.kind, d.borrower, d.date, d.amount) for d in due] == [("cash_flow", "hold-b", date_of(START, 12), -5.0)]
+    today, _notes = scenario_from_today(scenario, book, horizon_days=20)
+    assert today.assets["acme"].price == 8.0 and today.borrowers["hold-b"].cash_flows[0].day == 12 - 5
+    assert today.loans["lb"].term_days == 252 - 5
+    with pytest.raises(ValueError, match="several borrowers"):
+        scenario_from_today(scenario, book, horizon_days=20, cash=1.0)
+    with pytest.raises(MarksError, match="use a price column"):
+        book_today(scenario, [Mark("acme", as_of, 800.0, "value")], as_of)
+
+
+def test_price_marks_in_the_shorthand_need_a_unit_price():
+    """In the shorthand an asset without `price` has the whole holding as its unit: a price mark
+    is refused; with `price`, a price mark scales the holding (value / price units)."""
+    with pytest.raises(MarksError, match="has no price in the scenario"):
+        book_today(_scenario(), [Mark("acme", dt.date(2026, 1, 16), 8.0), Mark("beta", dt.date(2026, 1, 16), 8.0)],
+                   dt.date(2026, 1, 16))
+    data = {**BOOK, "assets": {**BOOK["assets"], "acme": {**BOOK["assets"]["acme"], "price": 20.0}}}  # 5 units
+    book = book_today(_scenario(data), [Mark("acme", dt.date(2026, 1, 16), 16.0), Mark("beta", dt.date(2026, 1, 16), 40.0, "value")],
+                      dt.date(2026, 1, 16))
+    assert book.loans["l1"].pool_value == pytest.approx(5 * 16.0 + 0.5 * 40.0)
 
 
 def test_alert_rules():
@@ -174,7 +228,7 @@ def _one_asset(barrier: float) -> tuple[margincall.Scenario, list[Mark], dt.date
     no cash and no response: a call opens when the value falls to `barrier` x 80."""
     principal, value, call = 40.0, 80.0, 0.6
     data = {
-        "name": "one-asset", "start_date": "2026-01-05",
+        "name": "one-asset", "start_date": START,
         "assets": {"s": {"kind": "public", "value": 100.0, "volatility": SIGMA, "drift": MU, "adv": 1e9}},
         "borrower": {"cash": 0.0, "response": []},
         "loans": {"l": {"principal": principal, "rate": 0.0, "term_days": 300, "collateral": {"s": 1.0},
@@ -183,7 +237,7 @@ def _one_asset(barrier: float) -> tuple[margincall.Scenario, list[Mark], dt.date
     }
     del call
     as_of = dt.date(2026, 2, 2)
-    return _scenario(data), [Mark("s", as_of, value)], as_of
+    return _scenario(data), [Mark("s", as_of, value, "value")], as_of
 
 
 @pytest.mark.slow
@@ -193,7 +247,7 @@ def test_short_horizon_call_probability_matches_first_passage():
     the exact grid value for 5 and 20 days; tolerance 4 SE (+ the BGK bias for the closed form)."""
     barrier = 0.9
     scenario, marks, as_of = _one_asset(barrier)
-    report = daily_monitor(scenario, marks, as_of=as_of, paths=PATHS, seed=SEED, rules=["p_call_5d>0.01", "headroom<5%"])
+    report = daily_monitor(scenario, marks, as_of=as_of, paths=PATHS, seed=SEED, rules=["p_call_20d>0.1", "headroom<5%"])
     probabilities = report.probabilities["l"]
     dt_ = 1.0 / 252
     one_day = 0.5 * (1.0 + math.erf((math.log(barrier) - (MU - 0.5 * SIGMA**2) * dt_) / (SIGMA * math.sqrt(dt_)) / math.sqrt(2.0)))
@@ -204,9 +258,9 @@ def test_short_horizon_call_probability_matches_first_passage():
         closed = bgk_first_passage(SIGMA, MU, barrier, days)
         assert abs(p - exact) <= Z * se + 1e-4, (days, p, se, exact)
         assert abs(p - closed) <= Z * se + abs(closed - exact) + 1e-4, (days, p, se, closed)
-    # headroom: 10% to the call; the 5-day probability (about 0.1) crosses 0.01; headroom 10% is not < 5%
+    # headroom: 10% to the call; the 20-day probability (about 0.18) crosses 0.1; headroom 10% is not < 5%
     assert report.book.loans["l"].headroom_call == pytest.approx(1.0 - barrier)
-    assert [(a["loan"], a["rule"]) for a in report.alerts] == [("l", "p_call_5d>0.01")]
+    assert [(a["loan"], a["rule"]) for a in report.alerts] == [("l", "p_call_20d>0.1")]
     data = report.to_dict()
     assert data["loans"]["l"]["p_call_20d"] == probabilities["p_call_20d"]
     assert data["as_of"] == "2026-02-02" and data["alerts"][0]["raised_at"] == report.computed_at.isoformat()

@@ -50,7 +50,7 @@ class MonitorReport:
         out = {}
         for loan_id, today in self.book.loans.items():
             pledged = self.pledges.get(loan_id, []) if today.secured else []
-            ages = [(self.as_of - self.book.mark_dates[a]).days for a in pledged]
+            ages = [(self.as_of - self.book.mark_dates[a]).days for a in pledged if a in self.book.mark_dates]
             out[loan_id] = {
                 "ltv": today.ltv if today.ltv is not None and math.isfinite(today.ltv) else None,
                 "headroom": today.headroom_call,
@@ -83,7 +83,7 @@ class MonitorReport:
             "paths": self.paths,
             "seed": self.seed,
             "horizons_days": list(HORIZONS),
-            "values": self.book.values,
+            "prices": self.book.prices,
             "mark_dates": {a: d.isoformat() for a, d in self.book.mark_dates.items()},
             "loans": loans,
             "open_calls": [{k: _plain(v) for k, v in dataclasses.asdict(c).items()} for c in self.calls],
