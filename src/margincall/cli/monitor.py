@@ -22,7 +22,7 @@ def _pct(x: Any, digits: int = 1) -> str:
 
 def monitor(
     scenario: Annotated[str, typer.Argument(help="Scenario YAML file, or the name of a built-in scenario.")],
-    marks: Annotated[Path, typer.Option("--marks", help="CSV of today's prices and marks: date,asset,value (value: the holding's value).")],
+    marks: Annotated[Path, typer.Option("--marks", help="CSV of today's prices and marks: date,asset,price (of one unit); a one-borrower scenario may give value (the holding's).")],
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Date of the monitoring, YYYY-MM-DD; default: the newest date in the marks.")] = None,
     alerts: Annotated[Optional[list[str]], typer.Option("--alert", help="A rule such as 'headroom<10%' or 'p_call_5d>0.05' (repeat).")] = None,
     cash: Annotated[Optional[float], typer.Option("--cash", min=0.0, help="The borrower's cash today; default: the scenario's.")] = None,
@@ -85,8 +85,8 @@ def monitor(
 def monitor_tables(data: dict[str, Any]) -> list[Table]:
     cur = data["currency"]
     loans = Table(title=f"{data['scenario']} as of {data['as_of']} (day {data['day']}; {data['paths']:,} paths, seed {data['seed']}; {cur})")
-    for column in ("loan", "LTV", "call / liq.", "headroom to call", "to liquidation", "open call", "P(call) 1/5/20 d", "P(default) 1/5/20 d"):
-        loans.add_column(column, justify="left" if column in ("loan", "open call") else "right")
+    for column in ("loan", "borrower", "LTV", "call / liq.", "headroom to call", "to liquidation", "open call", "P(call) 1/5/20 d", "P(default) 1/5/20 d"):
+        loans.add_column(column, justify="left" if column in ("loan", "borrower", "open call") else "right")
     rows = sorted(data["loans"].items(), key=lambda kv: (kv[1]["headroom_call"] is None, kv[1]["headroom_call"] or 0.0))
     for loan_id, r in rows:
         def headroom(fall: Any, sigma: Any) -> str:
@@ -94,7 +94,7 @@ def monitor_tables(data: dict[str, Any]) -> list[Table]:
 
         call = r.get("open_call")
         loans.add_row(
-            loan_id, _pct(r["ltv"]),
+            loan_id, r["borrower"], _pct(r["ltv"]),
             "-" if r["margin_call_ltv"] is None else f"{r['margin_call_ltv']:.0%} / {r['liquidation_ltv']:.0%}",
             headroom(r["headroom_call"], r["headroom_call_sigma"]),
             headroom(r["headroom_liquidation"], r["headroom_liquidation_sigma"]),
@@ -103,10 +103,10 @@ def monitor_tables(data: dict[str, Any]) -> list[Table]:
             " / ".join(_pct(r.get(f"p_default_{h}d"), 2) for h in (1, 5, 20)),
         )
     due = Table(title="Due in the next 30 days")
-    for column in ("date", "what", "loan", f"amount ({cur})"):
+    for column in ("date", "what", "loan", "borrower", f"amount ({cur})"):
         due.add_column(column, justify="right" if column.startswith("amount") else "left")
     from margincall.cli.render import money
 
     for d in data["due_30d"]:
-        due.add_row(d["date"], d["kind"] + (f": {d['label']}" if d["label"] else ""), d["loan"] or "-", money(d["amount"]))
+        due.add_row(d["date"], d["kind"] + (f": {d['label']}" if d["label"] else ""), d["loan"] or "-", d["borrower"], money(d["amount"]))
     return [loans, due]

@@ -236,7 +236,7 @@ class MarksCreate(_Body):
          "marks_csv": "date,asset,value\n2026-11-30,s,80\n", "alerts": ["headroom<10%"], "paths": 1000}]})
 
     scenario: ScenarioSource
-    marks_csv: str = Field(description="CSV with header date,asset,value: one row per asset and date; value = the holding's value.")
+    marks_csv: str = Field(description="CSV with header date,asset,price (the price of one unit), one row per asset and date; a one-borrower scenario may give value (the whole holding's value) instead.")
     as_of: dt.date | None = Field(default=None, description="Date of the monitoring; default: the newest date in the marks.")
     alerts: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list, max_length=50,
                                                                 description="Rules such as headroom<10% or p_call_5d>0.05.")
