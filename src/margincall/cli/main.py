@@ -191,12 +191,14 @@ def version() -> None:
 
 
 def _register_commands() -> None:
-    from margincall.cli import answers, bench, runs, scale
+    from margincall.cli import answers, bench, monitor, runs, scale, service
 
     answers.register(app)
     bench.register(app)
+    monitor.register(app)
     runs.register(app)
     scale.register(app)
+    service.register(app)
 
 
 _register_commands()

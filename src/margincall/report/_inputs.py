@@ -106,6 +106,8 @@ def _value(obj: BaseModel, path: str) -> object:
     for part in path.split("."):
         if value is None:
             return None
+        if not isinstance(value, BaseModel):  # a field that is a model or a plain value (cross_default: true)
+            return None
         value = getattr(value, part)
     return value
 

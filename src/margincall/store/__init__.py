@@ -10,13 +10,34 @@ from margincall.store._compare import ComparisonRow, compare_runs
 from margincall.store._decode import result_from_dict
 from margincall.store._engine import alembic_config, head_revision
 from margincall.store._errors import ResultFormatError, RunNotFoundError, StoreError
-from margincall.store._schema import RunStatus
+from margincall.store._jobs import JobLimitError, JobNotFoundError, JobRecord, Jobs, JobStateError, JobSummary
+from margincall.store._library import ScenarioNotFoundError, ScenarioRecord, Scenarios, ScenarioSummary
+from margincall.store._monitor import AlertRecord, MonitorRecord, Monitors
+from margincall.store._schema import JobStatus, RunStatus
+from margincall.store._tokens import TokenError, TokenInfo, Tokens, token_hash
 from margincall.store._store import RunHandle, RunRecord, RunStore, RunSummary, open_store, scenario_hash
 from margincall.store._url import ENV_URL, default_url, resolve_url
 
 __all__ = [
     "ENV_URL",
+    "AlertRecord",
     "ComparisonRow",
+    "JobLimitError",
+    "JobNotFoundError",
+    "JobRecord",
+    "JobStateError",
+    "JobStatus",
+    "JobSummary",
+    "Jobs",
+    "MonitorRecord",
+    "Monitors",
+    "ScenarioNotFoundError",
+    "ScenarioRecord",
+    "ScenarioSummary",
+    "Scenarios",
+    "TokenError",
+    "TokenInfo",
+    "Tokens",
     "ResultFormatError",
     "RunHandle",
     "RunNotFoundError",
@@ -33,4 +54,5 @@ __all__ = [
     "resolve_url",
     "result_from_dict",
     "scenario_hash",
+    "token_hash",
 ]

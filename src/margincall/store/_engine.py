@@ -49,10 +49,17 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READ_ONLY = "margincall_read_only"  # execution option of the store's read-only sessions
+
+
 def _sqlite_begin(connection: Connection) -> None:
     # Take the write lock at the start: a deferred transaction that reads and then writes can fail
-    # at once with SQLITE_BUSY under WAL when another process committed in between.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # at once with SQLITE_BUSY under WAL when another process committed in between. A session that
+    # only reads (READ_ONLY) begins a deferred transaction: under WAL it never waits for writers.
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_store_engine(url: URL) -> Engine:

@@ -12,7 +12,6 @@ its run `running`. Each call is one short transaction touching only its own run'
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -29,19 +28,16 @@ from margincall.analysis.results import SimulationResult
 from margincall.model.scenario import Scenario
 from margincall.store._compare import ComparisonRow, compare_runs
 from margincall.store._decode import result_from_dict
-from margincall.store._engine import create_store_engine, migrate
+from margincall.store._engine import READ_ONLY, create_store_engine, migrate
 from margincall.store._errors import RunNotFoundError, StoreError
+from margincall.store._jobs import Jobs
+from margincall.store._library import Scenarios
+from margincall.store._monitor import Monitors
 from margincall.store._schema import Run, RunStatus
+from margincall.store._store_util import now as _now
+from margincall.store._store_util import scenario_hash
+from margincall.store._tokens import Tokens
 from margincall.store._url import resolve_url, shown
-
-
-def scenario_hash(text: str) -> str:
-    """SHA-256 of the scenario text (UTF-8), hex: the key to find runs of the same scenario."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -106,6 +102,12 @@ class RunStore:
     def __init__(self, engine: Engine):
         self.engine = engine
         self._session = sessionmaker(engine, expire_on_commit=False)
+        # reads: a deferred transaction, which on SQLite does not queue for the write lock
+        self._read = sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+        self.tokens = Tokens(self._session, self.url, self._read)  # the service's clients
+        self.jobs = Jobs(self._session, self._read)  # the service's queue
+        self.scenarios = Scenarios(self._session, self._read)  # scenarios uploaded to the service
+        self.monitors = Monitors(self._session, self._read)  # monitoring states and alerts
 
     @property
     def url(self) -> str:
@@ -192,12 +194,12 @@ class RunStore:
             query = query.where(Run.scenario_name == scenario)
         if status is not None:
             query = query.where(Run.status == RunStatus(status).value)
-        with self._session() as session:
+        with self._read() as session:
             return [RunSummary(**row._asdict()) for row in session.execute(query)]
 
     def get_run(self, run_id: int) -> RunRecord:
         """The whole run; `RunNotFoundError` naming the id if there is none."""
-        with self._session() as session:
+        with self._read() as session:
             run = session.get(Run, run_id)
             if run is None:
                 raise RunNotFoundError(run_id, self.url)

@@ -1,0 +1,63 @@
+"""The service's commands: token create (printed once, stored hashed), list, revoke; monitor."""
+
+from __future__ import annotations
+
+import json
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from margincall.cli.main import app
+from margincall.store import open_store, token_hash
+
+runner = CliRunner()
+DATA = Path(__file__).resolve().parents[1] / "store" / "data"
+
+
+def test_token_create_list_revoke(tmp_path):
+    db = f"sqlite:///{tmp_path / 'runs.db'}"
+    created = runner.invoke(app, ["token", "create", "--name", "desk", "--read-only", "--db", db])
+    assert created.exit_code == 0, created.output
+    secret = created.stdout.strip().splitlines()[0]
+    assert secret.startswith("mc_")
+    with open_store(db) as store:
+        info = store.tokens.authenticate(secret)
+        assert info is not None and info.read_only
+        raw = store.engine.connect().exec_driver_sql("SELECT token_hash FROM tokens").scalar_one()
+    assert raw == token_hash(secret) and secret not in (tmp_path / "runs.db").read_bytes().decode("latin-1")
+    again = runner.invoke(app, ["token", "create", "--name", "desk", "--db", db])
+    assert again.exit_code == 2 and "exists already" in again.output
+    listed = runner.invoke(app, ["token", "list", "--db", db])
+    assert "desk" in listed.output and "read-only" in listed.output and secret not in listed.output
+    revoked = runner.invoke(app, ["token", "revoke", "desk", "--db", db])
+    assert revoked.exit_code == 0 and "revoked" in revoked.output
+    with open_store(db) as store:
+        assert store.tokens.authenticate(secret) is None
+    assert runner.invoke(app, ["token", "revoke", "nobody", "--db", db]).exit_code == 2
+
+
+def test_monitor_command(tmp_path):
+    db = f"sqlite:///{tmp_path / 'runs.db'}"
+    marks = tmp_path / "marks.csv"
+    marks.write_text("date,asset,value\n2026-11-30,acme,75\n2026-09-30,co,50\n", encoding="utf-8")
+    result = runner.invoke(app, ["monitor", str(DATA / "single.yaml"), "--marks", str(marks), "--alert", "headroom<10%",
+                                 "--alert", "ltv>0.9", "--paths", "500", "--out", str(tmp_path / "out"), "--db", db])
+    assert result.exit_code == 0, result.output
+    assert "acme-loan" in result.output and "ALERT acme-loan: headroom<10%" in result.output
+    data = json.loads((tmp_path / "out" / "monitor.json").read_text(encoding="utf-8"))
+    assert data["loans"]["acme-loan"]["ltv"] == 50.0 / 75.0
+    assert [a["rule"] for a in data["alerts"]] == ["headroom<10%"]
+    with open_store(db) as store:
+        state = store.monitors.latest()
+        assert state is not None and state.state["as_of"] == "2026-11-30"
+        assert [a.rule for a in store.monitors.alerts()] == ["headroom<10%"]
+
+
+def test_monitor_bad_input_exits_2(tmp_path):
+    marks = tmp_path / "marks.csv"
+    marks.write_text("date,asset,value\n2026-11-30,acme,abc\n", encoding="utf-8")
+    result = runner.invoke(app, ["monitor", str(DATA / "single.yaml"), "--marks", str(marks), "--no-store", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "line 2, column value" in result.output
+    missing = runner.invoke(app, ["monitor", str(DATA / "single.yaml"), "--marks", str(tmp_path / "none.csv"), "--no-store"])
+    assert missing.exit_code == 2 and "cannot be read" in missing.output
