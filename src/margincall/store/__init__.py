@@ -6,17 +6,21 @@ schema versioned with Alembic and migrated when a store opens.
         for run in store.list_runs(limit=10): ...
 """
 
-from margincall.store._compare import ComparisonRow, compare_runs
+from margincall.store._compare import DEFAULT_SIGMAS, ComparisonRow, compare_figures, compare_runs
+from margincall.store._diff import ValueChange, scenario_changes
 from margincall.store._decode import result_from_dict
 from margincall.store._engine import alembic_config, head_revision
 from margincall.store._errors import ResultFormatError, RunNotFoundError, StoreError
+from margincall.store._figures import Figure, headline_figures, se_figures
 from margincall.store._schema import RunStatus
 from margincall.store._store import RunHandle, RunRecord, RunStore, RunSummary, open_store, scenario_hash
 from margincall.store._url import ENV_URL, default_url, resolve_url
 
 __all__ = [
+    "DEFAULT_SIGMAS",
     "ENV_URL",
     "ComparisonRow",
+    "Figure",
     "ResultFormatError",
     "RunHandle",
     "RunNotFoundError",
@@ -25,12 +29,17 @@ __all__ = [
     "RunStore",
     "RunSummary",
     "StoreError",
+    "ValueChange",
     "alembic_config",
+    "compare_figures",
     "compare_runs",
     "default_url",
     "head_revision",
+    "headline_figures",
     "open_store",
     "resolve_url",
     "result_from_dict",
+    "scenario_changes",
     "scenario_hash",
+    "se_figures",
 ]
