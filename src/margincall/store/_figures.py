@@ -80,8 +80,8 @@ def _walk(node: Any, path: tuple[str, ...]) -> Iterator[Figure]:
 
 def headline_figures(result: Mapping[str, Any], metrics: Sequence[str] = HEADLINE_METRICS, limit: int = 8) -> list[Figure]:
     """The few figures a run is known by: `metrics` (P(call), P(default)) of the first entity of
-    each collection (a mapping whose values are all mappings, such as `loans`) and of each
-    single entity (`borrower`), at most `limit`."""
+    each collection (a mapping whose values are all mappings of one kind, such as `loans`) and of
+    each single entity (`borrower`), at most `limit`."""
     found: list[Figure] = []
 
     def visit(node: Mapping[str, Any], path: tuple[str, ...]) -> None:
@@ -89,13 +89,22 @@ def headline_figures(result: Mapping[str, Any], metrics: Sequence[str] = HEADLIN
             if metric in node and f"{metric}{SE_SUFFIX}" in node:
                 found.append(Figure((*path, metric), number(node[metric]), number(node[f"{metric}{SE_SUFFIX}"])))
         children = [(str(k), v) for k, v in node.items() if isinstance(v, Mapping)]
-        collection = bool(children) and len(children) == len(node)
+        collection = bool(children) and len(children) == len(node) and _alike([v for _, v in children])
         for key, child in children[:1] if collection else children:
             visit(child, (*path, key))
 
     if isinstance(result, Mapping):
         visit(result, ())
     return found[:limit]
+
+
+def _alike(children: list[Mapping[str, Any]]) -> bool:
+    """Whether mappings are entities of one kind (loans by id): the first two share at least half
+    of their keys. `{"loans": {...}, "borrower": {...}}` is not a collection; `{"a": loan, "b": loan}` is."""
+    if len(children) < 2:
+        return True
+    first, second = set(children[0]), set(children[1])
+    return len(first & second) * 2 >= min(len(first), len(second))
 
 
 def shown(figure: Figure, *, money: Any = None) -> str:
