@@ -75,6 +75,19 @@ def _progress() -> Progress:
     )
 
 
+def _check_finite(result: dict) -> None:
+    """A result with NaN or infinity is not an answer: say where, and refuse to show it."""
+    from margincall.analysis.finite import first_nonfinite
+    from margincall.errors import SimulationError
+
+    where = first_nonfinite(result)
+    if where is not None:
+        raise SimulationError(
+            f"the simulation produced a number that is not finite at {'.'.join(where)}: the scenario's values are beyond "
+            "what the model can take; check them (`margincall check` names each field's bounds)"
+        )
+
+
 def _terminate_as_interrupt(*_args: object) -> None:
     raise KeyboardInterrupt("terminated")
 
@@ -132,6 +145,7 @@ def run(
                 result = simulate(
                     model, paths=paths, seed=seed, antithetic=antithetic, progress=lambda done, total: bar.update(task, completed=done)
                 )
+            _check_finite(result.to_dict())
             record.complete(result)
         print_result(console, result)
         console.print(f"{result.paths:,} paths in {result.elapsed_seconds:.1f} s (seed {seed}, margincall {__version__})")

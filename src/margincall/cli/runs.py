@@ -118,7 +118,7 @@ def show(
         for line in _describe(record):
             console.print(line, highlight=False)
         if record.error:
-            console.print(f"error: {record.error}")
+            console.print(f"  why it failed: {record.error}")
         if record.result is None:
             state = "is still running, or was killed before it finished" if record.status == "running" else "failed"
             if report is not None or as_json:

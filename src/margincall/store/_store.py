@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import math
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -28,6 +27,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.orm import sessionmaker
 
+from margincall.analysis.finite import first_nonfinite
 from margincall.analysis.loading import parse_scenario
 from margincall.analysis.results import SimulationResult
 from margincall.model.limits import limits
@@ -119,23 +119,6 @@ def _summary(row: Mapping[str, Any]) -> dict[str, Any]:
     values["headline"] = _figures(values.get("headline"))
     values["command"] = values.get("command") or "run"
     return values
-
-
-def _nonfinite(value: Any, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
-    """The path of the first NaN or infinite number in a result, or None."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return path
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            found = _nonfinite(item, (*path, str(key)))
-            if found is not None:
-                return found
-    elif isinstance(value, list | tuple):
-        for i, item in enumerate(value):
-            found = _nonfinite(item, (*path, str(i)))
-            if found is not None:
-                return found
-    return None
 
 
 def _plain(value: Any) -> Any:
@@ -238,7 +221,7 @@ class RunStore:
         `headline` is the list of headline figures, or the result-like dict to find them in
         (`headline_figures`); by default the result itself."""
         data = result.to_dict() if isinstance(result, SimulationResult) else _plain(dict(result))
-        bad = _nonfinite(data)
+        bad = first_nonfinite(data)
         if bad is not None:
             raise StoreError(f"run {run_id}'s result has a number that is not finite at {'.'.join(bad)}; it is not stored")
         if headline is None:
