@@ -576,3 +576,19 @@ def test_home_that_cannot_be_written(tmp_path: Path) -> None:
 def test_the_base_scenario_runs(tmp_path: Path) -> None:
     checked, ran = check_then_run(tmp_path, BASE)
     assert checked.code == 0 and ran is not None and ran.code == 0
+
+
+def test_hostile_names_are_escaped_in_the_html_report(tmp_path: Path) -> None:
+    import re
+
+    text = sub("name: single-stock", 'name: "<script>alert(1)</script>"\ndescription: "<img src=x onerror=alert(2)>"')
+    text = sub("  acme-loan:\n", '  "</script><b>loan":\n', text)
+    text = text.replace("lender: bank-a", 'lender: "<iframe src=javascript:alert(3)>"')
+    ran = cli("run", write(tmp_path, text), "--paths", "64", "--out", tmp_path / "out", "--label", "<b>label</b>")
+    assert ran.code == 0, ran.output
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    outside_scripts = re.sub(r"<script\b[^>]*>.*?</script>", "", html, flags=re.S | re.I)
+    for raw in ("<script>alert(1)", "<img src=x", "<iframe", "<b>loan"):
+        assert raw not in outside_scripts, f"{raw!r} is in the report's HTML unescaped"
+    assert "</script><b>loan" not in html  # not even inside a script, where it would end the script

@@ -208,8 +208,39 @@ def test_store_from_an_older_schema_opens(store_url: str) -> None:
         (old,) = store.list_runs()
         assert (old.scenario_name, old.seed, old.paths, old.status) == ("old", 7, 100, "running")
         assert old.started_at == dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+        # 0003_labels: a run from before it is a `run`, without label, path, options or headline
+        assert (old.command, old.label, old.scenario_path, old.options, old.headline) == ("run", None, None, None, ())
         with store.engine.connect() as connection:
             assert MigrationContext.configure(connection).get_current_revision() == head_revision()
+
+
+def test_labels_commands_and_headlines(store_url: str, engine_result: SimulationResult) -> None:
+    with open_store(store_url) as store:
+        with store.recording("single", "text", 1, 2048, "v", command="stress", label="Q3 review",
+                             scenario_path="/abs/single.yaml", options={"stresses": ["S1"]}) as run:
+            run.complete({"base": engine_result.to_dict(), "other": {"x": 1}}, headline=engine_result)
+        explain = store.start_run("single", "text", 2, 2048, "v", command="explain", label="why")
+        plain = _start(store)
+        store.finish_run(plain, engine_result)
+        record = store.get_run(run.id)
+        assert (record.command, record.label, record.scenario_path, record.options) == (
+            "stress", "Q3 review", "/abs/single.yaml", {"stresses": ["S1"]})
+        assert [f.path[-1] for f in record.headline] == ["p_margin_call", "p_default", "p_default"]
+        assert record.headline[0].value == next(iter(engine_result.loans.values())).p_margin_call
+        assert store.get_run(plain).headline == record.headline  # the same figures, found in the result itself
+        assert [r.id for r in store.list_runs(command="stress")] == [run.id]
+        assert [r.id for r in store.list_runs(label="why")] == [explain]
+        assert store.get_run(explain).command == "explain"
+        with pytest.raises(StoreError, match="is a stress"):
+            record.result_object()
+        with pytest.raises(StoreError, match="not a command name"):
+            store.start_run("single", "text", 1, 1, "v", command="Drop Table")
+        with pytest.raises(StoreError, match="MARGINCALL_MAX_NAME_CHARS"):
+            store.start_run("single", "text", 1, 1, "v", label="x" * 201)
+        with pytest.raises(StoreError, match="not finite at loans.x.p"):
+            store.finish_run(explain, {"loans": {"x": {"p": float("nan")}}})
+        long_name = store.start_run("n" * 300, "text", 1, 1, "v")
+        assert len(store.get_run(long_name).scenario_name) == 200
 
 
 def test_store_from_a_newer_margincall_is_refused(store_url: str) -> None:

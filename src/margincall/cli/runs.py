@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -115,18 +116,21 @@ def show(
     try:
         with open_store(db) as store:
             record = store.get_run(run_id)
+        if as_json:
+            if record.result is None:
+                state = "is still running, or was killed before it finished" if record.status == "running" else "failed"
+                raise StoreError(f"run {record.id} {state}: it has no result to print")
+            sys.stdout.write(json.dumps(record.result, indent=2, ensure_ascii=False) + "\n")
+            return
         for line in _describe(record):
             console.print(line, highlight=False)
         if record.error:
             console.print(f"  why it failed: {record.error}")
         if record.result is None:
             state = "is still running, or was killed before it finished" if record.status == "running" else "failed"
-            if report is not None or as_json:
+            if report is not None:
                 raise StoreError(f"run {record.id} {state}: it has no result to write; "
                                  "`margincall runs --status complete` lists the runs that have one")
-            return
-        if as_json:
-            console.print(json.dumps(record.result, indent=2, ensure_ascii=False), highlight=False, soft_wrap=True)
             return
         if record.command == "run":
             result = record.result_object()
