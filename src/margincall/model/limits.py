@@ -112,7 +112,7 @@ BOUNDS: tuple[Bound, ...] = (
     Bound("horizon_days", "MARGINCALL_MAX_HORIZON_DAYS", 25_200, "trading days",
           "horizon, and any other length in days (100 years of 252 trading days)"),
     Bound("amount", "MARGINCALL_MAX_AMOUNT", 1e15, "currency units",
-          "size of any amount of money (float64 keeps cents exact below about 1e13)"),
+          "size of any amount of money, in the scenario's currency"),
     Bound("name_chars", "MARGINCALL_MAX_NAME_CHARS", 200, "characters",
           "length of an id, a name or a run label"),
     Bound("paths", "MARGINCALL_MAX_PATHS", 1_000_000_000, "paths per run", "Monte Carlo paths of one run"),
