@@ -9,6 +9,12 @@ import pytest
 DATA = Path(__file__).parent / "data"
 
 
+@pytest.fixture(autouse=True)
+def _private_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every command a test runs records into its own SQLite store, never the user's."""
+    monkeypatch.setenv("MARGINCALL_DB", str(tmp_path / "runs.db"))
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     return DATA

@@ -21,3 +21,13 @@ class ScenarioError(MarginCallError, ValueError):
 
 class SimulationError(MarginCallError):
     """Arguments to a simulation that cannot be used (a path count of 0, say)."""
+
+
+class InputFileError(MarginCallError, ValueError):
+    """A file that margincall will not read: missing, not a regular file, too large, not UTF-8.
+    `path` is the path as given, `reason` what is wrong with it."""
+
+    def __init__(self, path: str, reason: str):
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")

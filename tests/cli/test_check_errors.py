@@ -98,4 +98,4 @@ def test_directory_instead_of_file(tmp_path):
     output = done.stdout + done.stderr
     assert done.returncode != 0
     assert "Traceback" not in output
-    assert "cannot be read" in output
+    assert "is a folder" in output and "regular files" in output

@@ -45,7 +45,7 @@ def test_runs_show_compare(tmp_path, data_dir):
     assert shown.returncode == 0, shown.stderr
     assert "seed 2" in shown.stdout and (tmp_path / "again" / "report.html").exists()
     compared = _cli("compare", "1", "2")
-    assert compared.returncode == 0 and "p_margin_call" in compared.stdout and "beyond SE" in compared.stdout
+    assert compared.returncode == 0 and "p_margin_call" in compared.stdout and "beyond 3 SE" in compared.stdout
     missing = _cli("show", "99")
     assert missing.returncode != 0 and "99" in missing.stderr and "Traceback" not in missing.stderr
 

@@ -106,6 +106,7 @@ def test_compare_runs(store_url: str, scenario_text: str, engine_result: Simulat
         store.finish_run(a, engine_result)
         store.finish_run(b, engine_result_other_seed.to_dict())
         rows = store.compare(a, b)
+        loose = store.compare(a, b, sigmas=0.5)
         same = compare_runs(store.get_run(a), store.get_run(a))
     subjects = {(row.scope, row.subject) for row in rows}
     assert subjects == {("loan", loan_id) for loan_id in engine_result.loans} | {("borrower", "borrower")}
@@ -115,14 +116,15 @@ def test_compare_runs(store_url: str, scenario_text: str, engine_result: Simulat
         assert row.a == pytest.approx(getattr(source_a, row.metric))
         assert row.b == pytest.approx(getattr(source_b, row.metric))
         assert row.difference == pytest.approx(row.b - row.a)
-        if row.metric in SE_METRICS[row.scope]:
-            se = (getattr(source_a, row.metric + "_se") ** 2 + getattr(source_b, row.metric + "_se") ** 2) ** 0.5
-            assert row.combined_se == pytest.approx(se)
-            assert row.significant == (abs(row.difference) > row.combined_se)
-        else:
-            assert row.combined_se is None and row.significant is None
-    assert {row.metric for row in rows if row.combined_se is not None and row.scope == "loan"} == SE_METRICS["loan"]
-    assert all(row.difference == 0.0 and row.significant in (False, None) for row in same)
+        se = (getattr(source_a, row.metric + "_se") ** 2 + getattr(source_b, row.metric + "_se") ** 2) ** 0.5
+        assert row.combined_se == pytest.approx(se)
+        assert row.significant == (abs(row.difference) > 3 * row.combined_se)  # 3 SE by default
+        assert row.sigmas == 3.0
+    # every field with an SE sibling, and nothing else
+    assert {row.metric for row in rows if row.scope == "loan"} == SE_METRICS["loan"]
+    assert {row.metric for row in rows if row.scope == "borrower"} == SE_METRICS["borrower"]
+    assert [(r.path, r.significant) for r in loose] == [(r.path, abs(r.difference) > 0.5 * r.combined_se) for r in rows]
+    assert all(row.difference == 0.0 and row.significant is False for row in same)
 
 
 def test_compare_significance_rule() -> None:
@@ -130,13 +132,51 @@ def test_compare_significance_rule() -> None:
         loan = {"p_margin_call": p, "p_margin_call_se": se}
         return {"loans": {"x": loan}, "borrower": {"p_default": p, "p_default_se": se}}
 
-    far = {(r.scope, r.metric): r for r in compare_runs(result(0.50, 0.01), result(0.53, 0.01))}
-    near = {(r.scope, r.metric): r for r in compare_runs(result(0.50, 0.01), result(0.51, 0.01))}
-    assert far["loan", "p_margin_call"].significant is True  # 0.03 > sqrt(2) * 0.01
-    assert near["loan", "p_margin_call"].significant is False  # 0.01 < 0.0141
+    far = {(r.scope, r.metric): r for r in compare_runs(result(0.50, 0.01), result(0.55, 0.01))}
+    near = {(r.scope, r.metric): r for r in compare_runs(result(0.50, 0.01), result(0.53, 0.01))}
+    assert far["loan", "p_margin_call"].significant is True  # 0.05 > 3 * sqrt(2) * 0.01 = 0.0424
+    assert near["loan", "p_margin_call"].significant is False  # 0.03 < 0.0424
+    assert near["loan", "p_margin_call"].z == pytest.approx(0.03 / (2**0.5 * 0.01))
+    one_sigma = {(r.scope, r.metric): r for r in compare_runs(result(0.50, 0.01), result(0.53, 0.01), sigmas=1)}
+    assert one_sigma["loan", "p_margin_call"].significant is True
     assert far["borrower", "p_default"].combined_se == pytest.approx(2**0.5 * 0.01)
-    only_a = compare_runs({"loans": {"x": {"p_default": 0.1}}, "borrower": {}}, {"loans": {}, "borrower": {}})
-    assert [r.b for r in only_a if r.subject == "x"] == [None] * len([r for r in only_a if r.subject == "x"])
+    only_a = compare_runs({"loans": {"x": {"p_default": 0.1, "p_default_se": 0.01}}, "borrower": {}}, {"loans": {}, "borrower": {}})
+    assert [(r.path, r.a, r.b, r.significant) for r in only_a] == [(("loans", "x", "p_default"), 0.1, None, None)]
+    with pytest.raises(ValueError, match="sigmas"):
+        compare_runs(result(0.5, 0.01), result(0.5, 0.01), sigmas=0)
+
+
+def test_compare_is_generic_over_new_result_fields() -> None:
+    """Per-borrower, per-lender and system figures compare with no change to compare."""
+    def result(p: float) -> dict:
+        return {
+            "loans": {"x": {"p_default": p, "p_default_se": 0.001}},
+            "borrowers": {"b1": {"p_default": p, "p_default_se": 0.001}, "b2": {"p_default": 0.2, "p_default_se": 0.001}},
+            "lenders": {"bank": {"expected_loss": 10.0 * p, "expected_loss_se": 0.01}},
+            "system": {"p_cascade": p, "p_cascade_se": 0.001, "note": "text"},
+        }
+
+    rows = compare_runs(result(0.1), result(0.2))
+    assert [(r.scope, r.subject, r.metric) for r in rows] == [
+        ("loan", "x", "p_default"), ("borrower", "b1", "p_default"), ("borrower", "b2", "p_default"),
+        ("lender", "bank", "expected_loss"), ("system", "system", "p_cascade"),
+    ]
+    assert [r.significant for r in rows] == [True, True, False, True, True]
+
+
+def test_compare_refuses_runs_without_a_result(store_url: str, engine_result: SimulationResult) -> None:
+    with open_store(store_url) as store:
+        done = _start(store)
+        store.finish_run(done, engine_result)
+        failed = _start(store)
+        store.fail_run(failed, "boom")
+        running = _start(store)
+        with pytest.raises(StoreError, match=f"run {failed} is failed: it has no result to compare"):
+            store.compare(done, failed)
+        with pytest.raises(StoreError, match=f"run {running} is running"):
+            store.compare(running, done)
+        with pytest.raises(RunNotFoundError, match="no run 1180591620717411303424"):
+            store.compare(done, 2**70)
 
 
 # -- migrations -----------------------------------------------------------------------------------
@@ -168,8 +208,39 @@ def test_store_from_an_older_schema_opens(store_url: str) -> None:
         (old,) = store.list_runs()
         assert (old.scenario_name, old.seed, old.paths, old.status) == ("old", 7, 100, "running")
         assert old.started_at == dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+        # 0003_labels: a run from before it is a `run`, without label, path, options or headline
+        assert (old.command, old.label, old.scenario_path, old.options, old.headline) == ("run", None, None, None, ())
         with store.engine.connect() as connection:
             assert MigrationContext.configure(connection).get_current_revision() == head_revision()
+
+
+def test_labels_commands_and_headlines(store_url: str, engine_result: SimulationResult) -> None:
+    with open_store(store_url) as store:
+        with store.recording("single", "text", 1, 2048, "v", command="stress", label="Q3 review",
+                             scenario_path="/abs/single.yaml", options={"stresses": ["S1"]}) as run:
+            run.complete({"base": engine_result.to_dict(), "other": {"x": 1}}, headline=engine_result)
+        explain = store.start_run("single", "text", 2, 2048, "v", command="explain", label="why")
+        plain = _start(store)
+        store.finish_run(plain, engine_result)
+        record = store.get_run(run.id)
+        assert (record.command, record.label, record.scenario_path, record.options) == (
+            "stress", "Q3 review", "/abs/single.yaml", {"stresses": ["S1"]})
+        assert [f.path[-1] for f in record.headline] == ["p_margin_call", "p_default", "p_default"]
+        assert record.headline[0].value == next(iter(engine_result.loans.values())).p_margin_call
+        assert store.get_run(plain).headline == record.headline  # the same figures, found in the result itself
+        assert [r.id for r in store.list_runs(command="stress")] == [run.id]
+        assert [r.id for r in store.list_runs(label="why")] == [explain]
+        assert store.get_run(explain).command == "explain"
+        with pytest.raises(StoreError, match="is a stress"):
+            record.result_object()
+        with pytest.raises(StoreError, match="not a command name"):
+            store.start_run("single", "text", 1, 1, "v", command="Drop Table")
+        with pytest.raises(StoreError, match="MARGINCALL_MAX_NAME_CHARS"):
+            store.start_run("single", "text", 1, 1, "v", label="x" * 201)
+        with pytest.raises(StoreError, match="not finite at loans.x.p"):
+            store.finish_run(explain, {"loans": {"x": {"p": float("nan")}}})
+        long_name = store.start_run("n" * 300, "text", 1, 1, "v")
+        assert len(store.get_run(long_name).scenario_name) == 200
 
 
 def test_store_from_a_newer_margincall_is_refused(store_url: str) -> None:

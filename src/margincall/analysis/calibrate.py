@@ -31,7 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from margincall.errors import MarginCallError
+from margincall.analysis.files import read_text
+from margincall.errors import InputFileError, MarginCallError
+from margincall.model.limits import LimitError
 
 ROBUST_SD = 1.4826  # MAD -> sd for a normal law
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%d.%m.%Y", "%m/%d/%Y")
@@ -170,12 +172,16 @@ def read_prices(path: str | Path, *, date_column: str | None = None, columns: Se
     Empty cells are missing prices; every other cell must be a positive number."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise CalibrationError(f"{path}: not found; give a CSV file with a date column and one column per asset") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise CalibrationError(f"{path}: cannot be read ({exc.__class__.__name__})") from None
-    rows = list(csv.reader(text.splitlines()))
+        text = read_text(path, bound="prices_bytes")
+    except InputFileError as exc:
+        hint = "; give a CSV file with a date column and one column per asset" if exc.reason == "not found" else ""
+        raise CalibrationError(f"{path}: {exc.reason}{hint}") from None
+    except LimitError as exc:
+        raise CalibrationError(str(exc)) from None
+    try:
+        rows = list(csv.reader(text.splitlines()))
+    except csv.Error as exc:
+        raise CalibrationError(f"{path}: cannot be read as a CSV ({exc})") from None
     rows = [r for r in rows if any(cell.strip() for cell in r)]
     if len(rows) < 3:
         raise CalibrationError(f"{path}: needs a header and at least two rows of prices")

@@ -16,10 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from margincall.analysis.calibrate import CalibrationError, read_prices
-from margincall.errors import ScenarioError
+from margincall.analysis.files import read_text
+from margincall.errors import InputFileError, ScenarioError
+from margincall.model.limits import LimitError
 from margincall.model.scenario import Scenario
 
 Loc = tuple[str | int, ...]
+_HEAD_BYTES = 1 << 16  # enough of a prices file for its header row
 
 
 class _Problem(Exception):
@@ -38,7 +41,7 @@ def resolve_prices(scenario: Scenario, base_dir: str | Path | None) -> Scenario:
     path = Path(market.prices).expanduser()
     if not path.is_absolute():
         path = Path(base_dir if base_dir is not None else Path.cwd()) / path
-    absolute = str(path.resolve())
+    absolute = os.path.abspath(path)  # not resolve(): a symlink loop is reported when the file is read
     if absolute == market.prices:
         return scenario
     return scenario.model_copy(update={"market": market.model_copy(update={"prices": absolute})})
@@ -72,13 +75,11 @@ def _returns(scenario: Scenario, base_dir: str | Path | None) -> np.ndarray | No
     if market.prices is None:
         raise _Problem(("market", "prices"), "the historical model replays a prices CSV; give its path")
     path = Path(resolve_prices(scenario, base_dir).market.prices)  # type: ignore[union-attr, arg-type]
+    header = _header(path)
     try:
         stat = os.stat(path)
-    except FileNotFoundError:
-        raise _Problem(("market", "prices"), f"{path}: not found; give a CSV of daily prices (a date column, one column per asset)") from None
     except OSError as exc:
-        raise _Problem(("market", "prices"), f"{path}: cannot be read ({exc.__class__.__name__})") from None
-    header = _header(path)
+        raise _Problem(("market", "prices"), f"{path}: cannot be read ({exc.strerror or exc.__class__.__name__})") from None
     wanted = scenario.history_columns()
     explicit = market.columns or {}
     for asset_id, column in wanted.items():
@@ -104,12 +105,18 @@ def _returns(scenario: Scenario, base_dir: str | Path | None) -> np.ndarray | No
 def _header(path: Path) -> list[str]:
     """The CSV's column names, the date column (the first) left out."""
     try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            for row in csv.reader(handle):
-                if any(cell.strip() for cell in row):
-                    return [cell.strip() for cell in row[1:]]
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError, csv.Error) as exc:
-        raise _Problem(("market", "prices"), f"{path}: cannot be read as a CSV ({exc.__class__.__name__})") from None
+        head = read_text(path, bound="prices_bytes", head=_HEAD_BYTES)
+    except InputFileError as exc:
+        hint = "; give a CSV of daily prices (a date column, one column per asset)" if exc.reason == "not found" else ""
+        raise _Problem(("market", "prices"), f"{path}: {exc.reason}{hint}") from None
+    except LimitError as exc:
+        raise _Problem(("market", "prices"), str(exc)) from None
+    try:
+        for row in csv.reader(head.splitlines()):
+            if any(cell.strip() for cell in row):
+                return [cell.strip() for cell in row[1:]]
+    except csv.Error as exc:
+        raise _Problem(("market", "prices"), f"{path}: cannot be read as a CSV ({exc})") from None
     raise _Problem(("market", "prices"), f"{path}: is empty; give a header (date, then one column per asset) and daily rows")
 
 

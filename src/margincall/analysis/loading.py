@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import importlib.resources
-import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
+from margincall.analysis.files import read_text
 from margincall.analysis.history import history_problems, resolve_prices
-from margincall.errors import ScenarioError
+from margincall.analysis.yamlsafe import YamlError, read_yaml
+from margincall.errors import InputFileError, ScenarioError
+from margincall.model.limits import LimitError
 from margincall.model.scenario import Scenario, ScenarioProblems
 
 DEFAULT_SCENARIO = "softbank-openai"
@@ -30,19 +33,50 @@ def builtin_scenario_text(name: str = DEFAULT_SCENARIO) -> str:
     return resource.read_text(encoding="utf-8")
 
 
+@dataclass(frozen=True)
+class LoadedScenario:
+    """A validated scenario with the exact text it was read from and where that text came from:
+    `path` is the file's absolute path, or `built-in:NAME` for a scenario shipped with margincall."""
+
+    scenario: Scenario
+    text: str
+    path: str
+
+
+def read_scenario(path: str | Path | None = None) -> LoadedScenario:
+    """Read and validate a scenario file, keeping its text (what the run store records). A name
+    without a file, such as 'softbank-openai', is the built-in scenario of that name; None is
+    the built-in default. Every file is read through `files.read_text` (regular files only, size
+    bounded) and `yamlsafe.read_yaml` (duplicate keys, ambiguous scalars, depth and size bounded)."""
+    if path is None:
+        path = DEFAULT_SCENARIO
+    path = Path(path)
+    if path.suffix == "" and path.name == str(path) and path.name in builtin_scenarios() and not _exists(path):
+        text = builtin_scenario_text(path.name)
+        return LoadedScenario(parse_scenario(text, source=f"built-in:{path.name}", default_name=path.name), text, f"built-in:{path.name}")
+    try:
+        text = read_text(path)
+    except InputFileError as exc:
+        hint = "; give the path of a scenario YAML file" if exc.reason == "not found" else ""
+        if exc.reason == "not found" and path.suffix == "" and path.parent == Path("."):
+            hint += f", or a built-in scenario: {', '.join(builtin_scenarios())}"
+        raise ScenarioError(str(path), [("file", exc.reason + hint)]) from None
+    scenario = parse_scenario(text, source=str(path), default_name=path.stem, base_dir=path.parent)
+    return LoadedScenario(scenario, text, str(path.absolute()))
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file (YAML). A name without a file, such as
     'softbank-openai', loads the built-in scenario of that name."""
-    path = Path(path)
-    if not path.exists() and path.suffix == "" and path.name in builtin_scenarios():
-        return parse_scenario(builtin_scenario_text(path.name), source=f"built-in:{path.name}", default_name=path.name)
+    return read_scenario(path).scenario
+
+
+def _exists(path: Path) -> bool:
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(str(path), [("file", "not found; give the path of a scenario YAML file")]) from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise ScenarioError(str(path), [("file", f"cannot be read ({exc.__class__.__name__}); give a readable UTF-8 YAML file")]) from None
-    return parse_scenario(text, source=str(path), default_name=path.stem, base_dir=path.parent)
+        path.stat()
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def default_scenario() -> Scenario:
@@ -74,36 +108,16 @@ def parse_scenario(
     return scenario
 
 
-class ScenarioLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, reading numbers as YAML 1.2 does: `1e9` and `1.0e9` are floats
-    (YAML 1.1 wants a sign in the exponent and reads them as strings)."""
-
-
-ScenarioLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(
-        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
-        |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
-        |[-+]?\.(?:inf|Inf|INF)
-        |\.(?:nan|NaN|NAN))$""",
-        re.X,
-    ),
-    list("-+0123456789."),
-)
-
-
 def read_yaml_mapping(text: str, source: str, expected: str) -> tuple[dict[str, Any], yaml.Node | None]:
     """YAML text as a mapping, with its node tree (for line numbers); a `ScenarioError` naming the
-    line of a syntax error, or saying `expected` when the top level is not a mapping."""
+    line of a syntax error or a refused form (`yamlsafe`), or saying `expected` when the top
+    level is not a mapping."""
     try:
-        root = yaml.compose(text, Loader=ScenarioLoader)
-        data = yaml.load(text, Loader=ScenarioLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError(source, [(where, f"YAML syntax error: {problem}")]) from None
+        data, root = read_yaml(text)
+    except YamlError as exc:
+        raise ScenarioError(source, exc.problems) from None
+    except LimitError as exc:
+        raise ScenarioError(source, [("bounds", str(exc))]) from None
     if not isinstance(data, dict):
         raise ScenarioError(source, [("top level", expected)])
     return data, root
@@ -135,8 +149,13 @@ def _describe(err: Any, root: yaml.Node | None) -> tuple[str, str]:
     elif kind == "missing":
         message = "required field is missing"
     elif "input" in err and kind not in ("missing",) and not isinstance(err["input"], dict | list):
-        message = f"{message} (got {err['input']!r})"
+        message = f"{message} (got {_short(repr(err['input']))})"
     return _where(loc, root), message
+
+
+def _short(text: str, width: int = 80) -> str:
+    """A value as shown in a message: at most `width` characters."""
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _unknown_field_message(loc: tuple) -> str:

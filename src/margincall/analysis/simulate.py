@@ -23,18 +23,24 @@ from margincall.engine.layout import G_AMOUNT, G_ASSET, G_BORROWER, G_CODE, G_DA
 from margincall.engine.lower import EngineInputs, lower
 from margincall.engine.outputs import allocate_outputs
 from margincall.errors import SimulationError
+from margincall.model.limits import LimitError, limits
 from margincall.model.scenario import Scenario
 
 BLOCK_PATHS = 1024  # paths per block: the unit of work and of exact summation
-MAX_PATHS = 10**10
 Progress = Callable[[int, int], None]  # (paths done, paths in all)
 Announce = Callable[[str], None]  # told when the kernels are about to compile
 
 
 def check_run_args(paths: int, seed: int, antithetic: bool = False) -> None:
     """A clear error for a path count, seed or pairing that cannot be used."""
-    if isinstance(paths, bool) or not isinstance(paths, int | np.integer) or not 1 <= paths <= MAX_PATHS:
-        raise SimulationError(f"paths must be a whole number from 1 to {MAX_PATHS:,}; got {paths!r}")
+    if isinstance(paths, bool) or not isinstance(paths, int | np.integer) or paths < 1:
+        raise SimulationError(f"paths must be a positive whole number; got {paths!r}")
+    try:
+        too_many = limits().problem("paths", int(paths), "paths")
+    except LimitError as exc:
+        raise SimulationError(str(exc)) from None
+    if too_many is not None:
+        raise SimulationError(too_many)
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**63:
         raise SimulationError(f"seed must be a whole number from 0 to 2**63 - 1; got {seed!r}")
     if antithetic and paths % 2:

@@ -35,11 +35,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from margincall.analysis.files import read_text
 from margincall.analysis.loading import _where, read_yaml_mapping
 from margincall.analysis.results import SimulationResult
 from margincall.analysis.simulate import simulate
 from margincall.analysis.variants import field_value, with_values
-from margincall.errors import ScenarioError
+from margincall.errors import InputFileError, ScenarioError
 from margincall.model.scenario import Scenario
 
 CLASS_SELECTORS = ("*", "*public", "*private")
@@ -146,13 +147,12 @@ def load_stress(name_or_path: str | Path) -> Stress:
     """A stress by built-in name (`s1-openai-stripe-down-round`), short id (`S1`), or file path."""
     text = str(name_or_path)
     path = Path(text)
-    if path.suffix in (".yaml", ".yml") or path.exists():
+    if path.suffix in (".yaml", ".yml") or _exists(path):
         try:
-            content = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ScenarioError(text, [("file", "not found; give a stress YAML file or a built-in name")]) from None
-        except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-            raise ScenarioError(text, [("file", f"cannot be read ({exc.__class__.__name__})")]) from None
+            content = read_text(path)
+        except InputFileError as exc:
+            hint = "; give a stress YAML file or a built-in name" if exc.reason == "not found" else ""
+            raise ScenarioError(text, [("file", exc.reason + hint)]) from None
         return parse_stress(content, source=text, default_name=path.stem)
     files = importlib.resources.files("margincall.stresses")
     names = builtin_stresses()
@@ -165,6 +165,14 @@ def load_stress(name_or_path: str | Path) -> Stress:
         if stress.id is not None and stress.id.lower() == wanted:
             return stress
     raise ScenarioError(text, [("stress", f"no built-in stress '{text}' and no such file; built in: {', '.join(names)}")])
+
+
+def _exists(path: Path) -> bool:
+    try:
+        path.stat()
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def load_stresses(names: Sequence[str | Path] | None = None) -> list[Stress]:

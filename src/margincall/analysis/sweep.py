@@ -30,6 +30,7 @@ from margincall.analysis.results import BorrowerResult, LoanResult, SimulationRe
 from margincall.analysis.simulate import simulate
 from margincall.analysis.variants import field_value, with_values
 from margincall.errors import ScenarioError, SimulationError
+from margincall.model.limits import LimitError, limits
 from margincall.model.scenario import Scenario
 
 Number = int | float
@@ -112,10 +113,23 @@ def parse_set(spec: str) -> SetSpec:
             raise _problem(spec, path, f"the count '{parts[2].strip()}' of START:STOP:COUNT must be a whole number of 1 or more") from None
         if count < 1:
             raise _problem(spec, path, f"the count {count} of START:STOP:COUNT must be 1 or more")
+        _check_points(count, spec, path)
         values = _linspace(start, stop, count)
     else:
-        values = tuple(_number(token, spec, path) for token in rhs.split(","))
+        tokens = rhs.split(",")
+        _check_points(len(tokens), spec, path)
+        values = tuple(_number(token, spec, path) for token in tokens)
     return SetSpec(path=path, values=values, text=spec)
+
+
+def _check_points(count: int, spec: str, path: str) -> None:
+    """A `ScenarioError` when `count` points pass the sweep_points bound (before any is made)."""
+    try:
+        message = limits().problem("sweep_points", count, "the number of points")
+    except LimitError as exc:
+        raise _problem(spec, path, str(exc)) from None
+    if message is not None:
+        raise _problem(spec, path, message)
 
 
 def _current_value(scenario: Scenario, spec: SetSpec) -> Any:
@@ -149,6 +163,13 @@ def sweep_grid(scenario: Scenario, sets: Sequence[str]) -> list[tuple[dict[str, 
             kinds = {bool: "a switch (true/false)", str: "text", dict: "a group of fields", list: "a list"}
             kind = kinds.get(type(current), f"a {type(current).__name__}")
             raise _problem(spec.text, spec.path, f"holds {kind}, not a number; sweeps set numeric fields only")
+    size = math.prod(len(spec.values) for spec in specs)
+    try:
+        message = limits().problem("sweep_points", size, f"the grid's number of points ({' x '.join(str(len(s.values)) for s in specs)})")
+    except LimitError as exc:
+        message = str(exc)
+    if message is not None:
+        raise ScenarioError("--set", [("grid", message)])
     points = []
     for combo in itertools.product(*(spec.values for spec in specs)):
         values = {spec.path: value for spec, value in zip(specs, combo, strict=True)}

@@ -15,17 +15,20 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 from rich.table import Table
 
+from margincall.cli.options import DbOpt, LabelOpt, StoreOpt, bounded, finite, paths_option, seed_option
+
 if TYPE_CHECKING:
     from rich.console import Console
 
     from margincall.analysis.search import CurvePoint, SearchResult
     from margincall.analysis.simulate import TracedEvent
+    from margincall.store import Figure
 
 ScenarioArg = Annotated[
     Optional[str],
     typer.Argument(help="Scenario YAML file (or the name of a built-in scenario); default: the built-in softbank-openai."),
 ]
-SeedOpt = Annotated[int, typer.Option("--seed", "-s", min=0, help="Random seed: every run of the command uses it (common random numbers).")]
+SeedOpt = Annotated[int, seed_option("Random seed: every run of the command uses it (common random numbers).")]
 ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="Threads (default: all cores); never changes the numbers.")]
 
 
@@ -34,7 +37,7 @@ def _out_opt(name: str) -> Any:
 
 
 def _paths_opt(default_note: str) -> Any:
-    return typer.Option("--paths", "-n", min=1, help=f"Monte Carlo paths of each simulation ({default_note}).")
+    return paths_option(f"of each simulation; {default_note}")
 
 
 def _main():
@@ -56,9 +59,19 @@ def _fail(exc: BaseException) -> None:
 
 
 def _errors() -> tuple[type[BaseException], ...]:
-    from margincall.errors import MarginCallError
+    return _main().USER_ERRORS
 
-    return (MarginCallError, OSError)
+
+def _recorded(command: str, loaded: Any, *, seed: int, paths: int, store: bool, db: str | None, label: str | None,
+              options: dict[str, Any] | None = None) -> Any:
+    from margincall.cli.record import recorded
+
+    return recorded(command, loaded, seed=seed, paths=paths, store=store, db=db, label=label, options=options, console=_console())
+
+
+def _interrupted(recording: bool) -> None:
+    _err().print("interrupted: the run is recorded as failed" if recording else "interrupted")
+    raise typer.Exit(130)
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> Path:
@@ -112,7 +125,7 @@ def _bar(label: str):
 
     return Progress(
         TextColumn(f"[bold]{label}"),
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -156,6 +169,9 @@ def stress(
     seed: SeedOpt = 0,
     out: Annotated[Optional[Path], _out_opt("stress.json (and report.html with a stress section)")] = None,
     threads: ThreadsOpt = None,
+    db: DbOpt = None,
+    store: StoreOpt = True,
+    label: LabelOpt = None,
 ) -> None:
     """Run the base scenario and each named stress with common random numbers; print one table."""
     from margincall.analysis.simulate import simulate
@@ -166,13 +182,15 @@ def stress(
         load_stresses,
     )
 
+    recording = False
     try:
         if list_only:
             for name in builtin_stresses():
                 s = load_stress(name)
                 _say(f"{s.id or '-':4s} {s.name}: {s.description}")
             return
-        model = _main()._load(scenario)
+        loaded = _main()._read(scenario)
+        model = loaded.scenario
         chosen = load_stresses(names or None)
         applied = {s.name: apply_stress(model, s) for s in chosen}
         for name, a in applied.items():
@@ -181,26 +199,32 @@ def stress(
                 _say(f"    note: {note}")
         runs = [("base", model)] + [(name, a.scenario) for name, a in applied.items()]
         results = {}
-        with _bar("stress") as bar:
-            task = bar.add_task("", total=paths * len(runs))
-            for k, (name, variant) in enumerate(runs):
-                bar.update(task, description=name)
-
-                def advance(done: int, total: int, before: int = k * paths) -> None:
-                    bar.update(task, completed=before + done)
-
-                results[name] = simulate(variant, paths=paths, seed=seed, threads=threads, progress=advance)
         from margincall.analysis.stress import StressRun
 
-        run = StressRun(base=results.pop("base"), results=results, applied=applied)
+        with _recorded("stress", loaded, seed=seed, paths=paths, store=store, db=db, label=label,
+                       options={"stresses": [s.name for s in chosen]}) as rec:
+            recording = rec.active
+            with _bar("stress") as bar:
+                task = bar.add_task("", total=paths * len(runs))
+                for k, (name, variant) in enumerate(runs):
+                    bar.update(task, description=name)
+
+                    def advance(done: int, total: int, before: int = k * paths) -> None:
+                        bar.update(task, completed=before + done)
+
+                    results[name] = simulate(variant, paths=paths, seed=seed, threads=threads, progress=advance)
+            run = StressRun(base=results.pop("base"), results=results, applied=applied)
+            rec.complete(_finite(run.to_dict()), headline=run.base)
         _console().print(stress_table(run))
         _say(f"{len(runs)} runs of {paths:,} paths, seed {seed}, common random numbers (the same market draws in every run)")
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
             _say(f"wrote {_write_json(out / 'stress.json', run.to_dict())}")
-            report = _stress_report(run, model, scenario, out)
+            report = _stress_report(run, model, loaded.text, out)
             if report is not None:
                 _say(f"wrote {report}")
+    except KeyboardInterrupt:
+        _interrupted(recording)
     except _errors() as exc:
         _fail(exc)
 
@@ -233,7 +257,7 @@ def stress_table(run: Any) -> Table:
     return table
 
 
-def _stress_report(run: Any, model: Any, scenario: str | None, out: Path) -> Path | None:
+def _stress_report(run: Any, model: Any, scenario_text: str | None, out: Path) -> Path | None:
     """report.html of the base run with a section on the stresses (where the report is installed)."""
     try:
         from markupsafe import escape
@@ -280,11 +304,8 @@ def _stress_report(run: Any, model: Any, scenario: str | None, out: Path) -> Pat
         figures.append(fig)
     except ImportError:  # pragma: no cover - plotly comes with the report
         pass
-    text = None
-    if scenario is not None and Path(scenario).is_file():
-        text = Path(scenario).read_text(encoding="utf-8")
     section = ReportSection(title="Named stresses", html=html, figures=figures)
-    return write_report(run.base, model, out / "report.html", scenario_text=text, extra_sections=[section])
+    return write_report(run.base, model, out / "report.html", scenario_text=scenario_text, extra_sections=[section])
 
 
 # -- searches -------------------------------------------------------------------------------------
@@ -351,51 +372,75 @@ def reverse(
     day: Annotated[int, typer.Option("--day", min=0, help="Trading day of the shock (0: before the first covenant test).")] = 0,
     over_days: Annotated[int, typer.Option("--over-days", min=1, help="Spread the shock evenly over this many days.")] = 1,
     shock_range: Annotated[
-        Optional[tuple[float, float]], typer.Option("--range", help="Shocks to search, two numbers, e.g. -1 0 (the default).")
+        Optional[tuple[float, float]],
+        typer.Option("--range", callback=finite, help="Shocks to search, two numbers, e.g. -1 0 (the default)."),
     ] = None,
-    tolerance: Annotated[float, typer.Option("--tolerance", min=1e-6, help="Stop when the shock is known to within this.")] = 0.002,
+    tolerance: Annotated[float, typer.Option("--tolerance", min=1e-6, callback=finite, help="Stop when the shock is known to within this.")] = 0.002,
     paths: Annotated[int, _paths_opt("default 20,000")] = 20_000,
     seed: SeedOpt = 0,
     out: Annotated[Optional[Path], _out_opt("reverse.json")] = None,
     threads: ThreadsOpt = None,
-    trace: Annotated[int, typer.Option("--trace", min=0, help="Print the events of this many paths at the shock found.")] = 3,
+    trace: Annotated[int, typer.Option("--trace", min=0, callback=bounded("trace_paths"),
+                                       help="Print the events of this many paths at the shock found.")] = 3,
+    db: DbOpt = None,
+    store: StoreOpt = True,
+    label: LabelOpt = None,
 ) -> None:
     """Reverse stress test: the smallest shock along a direction that reaches a target."""
     from margincall.analysis.search import first_call_shock, parse_direction, reverse_stress
 
+    recording = False
     try:
-        model = _main()._load(scenario)
+        loaded = _main()._read(scenario)
+        model = loaded.scenario
         weights = parse_direction(model, assets)
         direction = ", ".join(f"{a} x{w:g}" for a, w in weights.items())
         is_call, call_loan = _call_target(target, model, loan)
-        if is_call:
-            fc = first_call_shock(model, weights, loan=call_loan)
-            _say(f"first margin call of {fc.loan} with no diffusion and no jumps (day-0 shock along {direction}):")
-            _say(f"  day-1 LTV without a shock {fc.ltv_day1:.2%}, call at {fc.margin_call_ltv:.2%}")
-            _say(f"  smallest shock: {fc.shock:+.2%} ({', '.join(f'{a} {m:+.2%}' for a, m in fc.moves.items())}); "
-                 f"{fc.method}, {'checked' if fc.checked else 'NOT checked'} by simulation")
-            _print_events(fc.events, "the deterministic path")
+        with _recorded("reverse", loaded, seed=seed, paths=paths, store=store, db=db, label=label,
+                       options={"asset": list(assets), "target": target, "loan": loan, "day": day, "over_days": over_days, "range": list(shock_range) if shock_range else None, "tolerance": tolerance}) as rec:
+            recording = rec.active
+            if is_call:
+                fc = first_call_shock(model, weights, loan=call_loan)
+                from margincall.store import Figure
+
+                rec.complete(_finite(fc.to_dict()), headline=[Figure(("shock",), fc.shock, None)])
+                _say(f"first margin call of {fc.loan} with no diffusion and no jumps (day-0 shock along {direction}):")
+                _say(f"  day-1 LTV without a shock {fc.ltv_day1:.2%}, call at {fc.margin_call_ltv:.2%}")
+                _say(f"  smallest shock: {fc.shock:+.2%} ({', '.join(f'{a} {m:+.2%}' for a, m in fc.moves.items())}); "
+                     f"{fc.method}, {'checked' if fc.checked else 'NOT checked'} by simulation")
+                _print_events(fc.events, "the deterministic path")
+                if out is not None:
+                    _say(f"wrote {_write_json(out / 'reverse.json', fc.to_dict())}")
+                return
+            step = _step_printer(_metric_name(target), lambda x: f"shock {x:+.3%}")
+            _err().print(f"searching along {direction} with {paths:,} paths a step (seed {seed}, common random numbers)", highlight=False)
+            result = reverse_stress(
+                model, target, weights, loan=loan, day=day, over_days=over_days, shock_range=shock_range or (-1.0, 0.0),
+                tolerance=tolerance, paths=paths, seed=seed, threads=threads, trace_paths=trace, on_step=step,
+            )
+            rec.complete(_finite(result.to_dict()), headline=_search_headline(result, "shock"))
+            _console().print(_curve_table(result, f"Reverse stress along {direction} ({paths:,} paths, seed {seed})", "shock", lambda x: f"{x:+.3%}"))
+            t = result.target
+            _say(f"smallest shock reaching {t.text}: {result.value:+.2%} ({', '.join(f'{a} {m:+.2%}' for a, m in result.moves.items())})"
+                 + (f" on day {day}" if day else "") + (f" over {over_days} days" if over_days > 1 else ""))
+            _say(f"  {t.metric} there: {_metric(t.metric, result.metric, result.metric_se)}; "
+                 f"band from the simulation error (± 2 SE contains the target): {result.low:+.2%} .. {result.high:+.2%}")
+            _say_notes(result.note, result.se_note)
+            _print_events(result.events, f"{len({e.path for e in result.events})} paths with the target's event")
             if out is not None:
-                _say(f"wrote {_write_json(out / 'reverse.json', fc.to_dict())}")
-            return
-        step = _step_printer(_metric_name(target), lambda x: f"shock {x:+.3%}")
-        _err().print(f"searching along {direction} with {paths:,} paths a step (seed {seed}, common random numbers)", highlight=False)
-        result = reverse_stress(
-            model, target, weights, loan=loan, day=day, over_days=over_days, shock_range=shock_range or (-1.0, 0.0),
-            tolerance=tolerance, paths=paths, seed=seed, threads=threads, trace_paths=trace, on_step=step,
-        )
-        _console().print(_curve_table(result, f"Reverse stress along {direction} ({paths:,} paths, seed {seed})", "shock", lambda x: f"{x:+.3%}"))
-        t = result.target
-        _say(f"smallest shock reaching {t.text}: {result.value:+.2%} ({', '.join(f'{a} {m:+.2%}' for a, m in result.moves.items())})"
-             + (f" on day {day}" if day else "") + (f" over {over_days} days" if over_days > 1 else ""))
-        _say(f"  {t.metric} there: {_metric(t.metric, result.metric, result.metric_se)}; "
-             f"band from the simulation error (± 2 SE contains the target): {result.low:+.2%} .. {result.high:+.2%}")
-        _say_notes(result.note, result.se_note)
-        _print_events(result.events, f"{len({e.path for e in result.events})} paths with the target's event")
-        if out is not None:
-            _say(f"wrote {_write_json(out / 'reverse.json', result.to_dict())}")
+                _say(f"wrote {_write_json(out / 'reverse.json', result.to_dict())}")
+    except KeyboardInterrupt:
+        _interrupted(recording)
     except _errors() as exc:
         _fail(exc)
+
+
+def _search_headline(result: Any, name: str) -> list[Any]:
+    """A search's headline: the value found, and the target's metric there ± SE."""
+    from margincall.store import Figure
+
+    t = result.target
+    return [Figure((name,), result.value, None), Figure((t.scope or "", t.metric), result.metric, result.metric_se)]
 
 
 def _metric_name(target: str) -> str:
@@ -430,19 +475,24 @@ def size(
         Optional[str],
         typer.Option("--field", help="Search this numeric field instead of the principal, e.g. loans.LOAN.margin_call_ltv (trigger design)."),
     ] = None,
-    search_range: Annotated[Optional[tuple[float, float]], typer.Option("--range", help="Values to search, two numbers.")] = None,
+    search_range: Annotated[Optional[tuple[float, float]], typer.Option("--range", callback=finite, help="Values to search, two numbers.")] = None,
     smallest: Annotated[bool, typer.Option("--smallest", help="When the whole range meets the bound, report its smallest value (default: largest).")] = False,
-    tolerance: Annotated[Optional[float], typer.Option("--tolerance", min=0.0, help="Stop when the value is known to within this (default: range/1000).")] = None,
+    tolerance: Annotated[Optional[float], typer.Option("--tolerance", min=0.0, callback=finite, help="Stop when the value is known to within this (default: range/1000).")] = None,
     paths: Annotated[int, _paths_opt("default 20,000")] = 20_000,
     seed: SeedOpt = 0,
     out: Annotated[Optional[Path], _out_opt("size.json")] = None,
     threads: ThreadsOpt = None,
+    db: DbOpt = None,
+    store: StoreOpt = True,
+    label: LabelOpt = None,
 ) -> None:
     """Loan sizing and trigger design: the value of a field (default: the loan's principal) at which the bound is just met."""
     from margincall.analysis.search import SearchError, solve_field
 
+    recording = False
     try:
-        model = _main()._load(scenario)
+        loaded = _main()._read(scenario)
+        model = loaded.scenario
         if field is None:
             if loan is None:
                 raise SearchError("give --loan LOAN (its principal is sized) or --field PATH")
@@ -453,24 +503,30 @@ def size(
             path = f"loans.{loan}.principal"
         else:
             path = field
-        is_money = path.endswith(".principal")
-        fmt: Callable[[float], str] = (lambda x: _money(x)) if is_money else (lambda x: f"{x:.6g}")
-        step = _step_printer(_metric_name(bound), lambda x: f"{path.rsplit('.', 1)[-1]} {fmt(x)}")
-        _err().print(f"searching {path} with {paths:,} paths a step (seed {seed}, common random numbers)", highlight=False)
-        result = solve_field(
-            model, path, bound, loan=loan, search_range=search_range, prefer="smallest" if smallest else "largest",
-            tolerance=tolerance, paths=paths, seed=seed, threads=threads, on_step=step,
-        )
-        _console().print(_curve_table(result, f"{path} -> {result.target.scope}.{result.target.metric} ({paths:,} paths, seed {seed})", path.rsplit(".", 1)[-1], fmt))
-        t = result.target
-        word = "largest" if not smallest else "smallest"
-        what = f"{word} principal" if is_money and not result.note else f"value of {path}"
-        _say(f"{what} that meets {t.text}: {fmt(result.value)}")
-        _say(f"  {t.metric} there: {_metric(t.metric, result.metric, result.metric_se)}; "
-             f"band from the simulation error (± 2 SE contains the bound): {fmt(result.low)} .. {fmt(result.high)}")
-        _say_notes(result.note, result.se_note)
-        if out is not None:
-            _say(f"wrote {_write_json(out / 'size.json', result.to_dict())}")
+        with _recorded("size", loaded, seed=seed, paths=paths, store=store, db=db, label=label,
+                       options={"loan": loan, "max": bound, "field": field, "range": list(search_range) if search_range else None, "smallest": smallest, "tolerance": tolerance}) as rec:
+            recording = rec.active
+            is_money = path.endswith(".principal")
+            fmt: Callable[[float], str] = (lambda x: _money(x)) if is_money else (lambda x: f"{x:.6g}")
+            step = _step_printer(_metric_name(bound), lambda x: f"{path.rsplit('.', 1)[-1]} {fmt(x)}")
+            _err().print(f"searching {path} with {paths:,} paths a step (seed {seed}, common random numbers)", highlight=False)
+            result = solve_field(
+                model, path, bound, loan=loan, search_range=search_range, prefer="smallest" if smallest else "largest",
+                tolerance=tolerance, paths=paths, seed=seed, threads=threads, on_step=step,
+            )
+            rec.complete(_finite(result.to_dict()), headline=_search_headline(result, path.rsplit(".", 1)[-1]))
+            _console().print(_curve_table(result, f"{path} -> {result.target.scope}.{result.target.metric} ({paths:,} paths, seed {seed})", path.rsplit(".", 1)[-1], fmt))
+            t = result.target
+            word = "largest" if not smallest else "smallest"
+            what = f"{word} principal" if is_money and not result.note else f"value of {path}"
+            _say(f"{what} that meets {t.text}: {fmt(result.value)}")
+            _say(f"  {t.metric} there: {_metric(t.metric, result.metric, result.metric_se)}; "
+                 f"band from the simulation error (± 2 SE contains the bound): {fmt(result.low)} .. {fmt(result.high)}")
+            _say_notes(result.note, result.se_note)
+            if out is not None:
+                _say(f"wrote {_write_json(out / 'size.json', result.to_dict())}")
+    except KeyboardInterrupt:
+        _interrupted(recording)
     except _errors() as exc:
         _fail(exc)
 
@@ -488,28 +544,58 @@ def sensitivities(
     ] = None,
     out: Annotated[Optional[Path], _out_opt("sensitivities.json")] = None,
     threads: ThreadsOpt = None,
+    db: DbOpt = None,
+    store: StoreOpt = True,
+    label: LabelOpt = None,
 ) -> None:
     """The change of each headline metric for a bump of each volatility, correlation, drift, haircut and trigger."""
     from margincall.analysis.sensitivities import sensitivities as run_sensitivities
 
+    recording = False
     try:
-        model = _main()._load(scenario)
-        with _bar("bumps") as bar:
-            task = bar.add_task("simulations", total=None)
-            report = run_sensitivities(
-                model, paths=paths, seed=seed, batches=batches, kinds=only, threads=threads,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )
-        for table in sensitivity_tables(report):
-            _console().print(table)
-        for note in report.notes:
-            _say(f"note: {note}")
-        _console().print(debt_service_table(report.debt_service, model.currency))
-        _say("debt service: the probability follows the scenario's market law (its fair values and shocks) and ignores the borrower's actions")
-        if out is not None:
-            _say(f"wrote {_write_json(out / 'sensitivities.json', report.to_dict())}")
+        loaded = _main()._read(scenario)
+        model = loaded.scenario
+        with _recorded("sensitivities", loaded, seed=seed, paths=paths, store=store, db=db, label=label,
+                       options={"batches": batches, "only": list(only) if only else None}) as rec:
+            recording = rec.active
+            with _bar("bumps") as bar:
+                task = bar.add_task("simulations", total=None)
+                report = run_sensitivities(
+                    model, paths=paths, seed=seed, batches=batches, kinds=only, threads=threads,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                )
+            rec.complete(_finite(report.to_dict()), headline=_base_headline(report.base))
+            for table in sensitivity_tables(report):
+                _console().print(table)
+            for note in report.notes:
+                _say(f"note: {note}")
+            _console().print(debt_service_table(report.debt_service, model.currency))
+            _say("debt service: the probability follows the scenario's market law (its fair values and shocks) and ignores the borrower's actions")
+            if out is not None:
+                _say(f"wrote {_write_json(out / 'sensitivities.json', report.to_dict())}")
+    except KeyboardInterrupt:
+        _interrupted(recording)
     except _errors() as exc:
         _fail(exc)
+
+
+def _base_headline(base: dict[str, float]) -> list[Figure]:
+    """The headline of a sensitivities run: the base values (batch means, no SE) of the first
+    loan's P(call) and P(default) and the borrower's P(default)."""
+    from margincall.store import Figure
+    from margincall.store._figures import HEADLINE_METRICS
+
+    figures, first = [], None
+    for key, value in base.items():
+        who, _, metric = key.rpartition(".")
+        if metric not in HEADLINE_METRICS:
+            continue
+        if who == "borrower":
+            figures.append(Figure(("borrower", metric), value, None))
+        elif first in (None, who):
+            first = who
+            figures.append(Figure(("loans", who, metric), value, None))
+    return figures
 
 
 def sensitivity_tables(report: Any) -> list[Table]:
@@ -577,9 +663,9 @@ def calibrate(
     date_column: Annotated[Optional[str], typer.Option("--date-column", help="Name of the date column; default: the first.")] = None,
     start: Annotated[Optional[str], typer.Option("--start", help="First date used, YYYY-MM-DD.")] = None,
     end: Annotated[Optional[str], typer.Option("--end", help="Last date used, YYYY-MM-DD.")] = None,
-    threshold: Annotated[float, typer.Option("--threshold", min=0.5, help="A jump is a return more than this many robust sds from the median.")] = 4.0,
-    confidence: Annotated[float, typer.Option("--confidence", min=0.5, max=0.999, help="Confidence of the intervals.")] = 0.95,
-    days_per_year: Annotated[int, typer.Option("--days-per-year", min=1, help="Trading days a year.")] = 252,
+    threshold: Annotated[float, typer.Option("--threshold", min=0.5, callback=finite, help="A jump is a return more than this many robust sds from the median.")] = 4.0,
+    confidence: Annotated[float, typer.Option("--confidence", min=0.5, max=0.999, callback=finite, help="Confidence of the intervals.")] = 0.95,
+    days_per_year: Annotated[int, typer.Option("--days-per-year", min=1, max=366, help="Trading days a year.")] = 252,
 ) -> None:
     """Estimate annual volatility, drift, correlation and jumps from a price history; print them with intervals and a scenario fragment."""
     import datetime as dt

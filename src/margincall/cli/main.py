@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from margincall._version import __version__
+from margincall.cli.options import DbOpt, LabelOpt, StoreOpt, TraceOpt, paths_option, seed_option
+from margincall.cli.console import terminal
 from margincall.cli.scale import SchedulerOpt, WorkersOpt
 from margincall.errors import MarginCallError
+from margincall.model.limits import LimitError
 
 app = typer.Typer(
     name="margincall",
@@ -22,37 +24,42 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-# Piped output (a log, a test) gets wide tables rather than rich's 80-column default.
-console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
+# Every user string prints as typed (no rich markup, control characters escaped); piped output
+# (a log, a test) gets wide tables rather than rich's 80-column default.
+console = terminal()
+err_console = terminal(stderr=True)
+# What a command turns into one "error:" line and exit status 2: bad input, a bound passed, a
+# store that cannot be used, a file that cannot be written.
+USER_ERRORS: tuple[type[BaseException], ...] = (MarginCallError, LimitError, OSError)
 
 ScenarioArg = Annotated[
     Optional[str],
     typer.Argument(help="Scenario YAML file (or the name of a built-in scenario); default: the built-in softbank-openai."),
 ]
-PathsOpt = Annotated[int, typer.Option("--paths", "-n", min=1, help="Monte Carlo paths.")]
-SeedOpt = Annotated[int, typer.Option("--seed", "-s", min=0, help="Random seed: the same seed gives the same numbers.")]
+PathsOpt = Annotated[int, paths_option()]
+SeedOpt = Annotated[int, seed_option()]
 OutOpt = Annotated[
     Optional[Path], typer.Option("--out", "-o", help="Folder to write result.json and report.html into (created if needed).")
-]
-DbOpt = Annotated[
-    Optional[str],
-    typer.Option("--db", envvar="MARGINCALL_DB", help="Run store URL or SQLite file (default: the user's data folder)."),
 ]
 ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="Threads (default: all cores); never changes the numbers.")]
 
 
-def _fail(exc: Exception, code: int = 2) -> None:
+def _fail(exc: BaseException, code: int = 2) -> None:
     from rich.markup import escape
 
     err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True)
     raise typer.Exit(code)
 
 
-def _load(scenario: str | None):
-    from margincall.analysis.loading import default_scenario, load_scenario
+def _read(scenario: str | None):
+    """The scenario file (or built-in name; None: the default) with its text and path."""
+    from margincall.analysis.loading import read_scenario
 
-    return default_scenario() if scenario is None else load_scenario(scenario)
+    return read_scenario(scenario)
+
+
+def _load(scenario: str | None):
+    return _read(scenario).scenario
 
 
 def _progress() -> Progress:
@@ -68,18 +75,17 @@ def _progress() -> Progress:
     )
 
 
-def _scenario_text(scenario: str | None) -> tuple[object, str]:
-    """The scenario object and the exact text it came from (kept in the run store)."""
-    from pathlib import Path as _Path
+def _check_finite(result: dict) -> None:
+    """A result with NaN or infinity is not an answer: say where, and refuse to show it."""
+    from margincall.analysis.finite import first_nonfinite
+    from margincall.errors import SimulationError
 
-    from margincall.analysis.loading import DEFAULT_SCENARIO, builtin_scenario_text, builtin_scenarios, parse_scenario
-
-    if scenario is None or (not _Path(scenario).exists() and scenario in builtin_scenarios()):
-        name = scenario or DEFAULT_SCENARIO
-        text = builtin_scenario_text(name)
-        return parse_scenario(text, source=f"built-in:{name}", default_name=name), text
-    model = _load(scenario)
-    return model, _Path(scenario).read_text(encoding="utf-8")
+    where = first_nonfinite(result)
+    if where is not None:
+        raise SimulationError(
+            f"the simulation produced a number that is not finite at {'.'.join(where)}: the scenario's values are beyond "
+            "what the model can take; check them (`margincall check` names each field's bounds)"
+        )
 
 
 def _terminate_as_interrupt(*_args: object) -> None:
@@ -98,9 +104,10 @@ def run(
     antithetic: Annotated[
         bool, typer.Option("--antithetic", help="Antithetic variates: pair each path with its mirror (even --paths).")
     ] = False,
-    trace: Annotated[int, typer.Option(help="Also print the event log of the first N paths.", min=0)] = 0,
+    trace: TraceOpt = 0,
     db: DbOpt = None,
-    store: Annotated[bool, typer.Option("--store/--no-store", help="Record the run in the run store.")] = True,
+    store: StoreOpt = True,
+    label: LabelOpt = None,
 ) -> None:
     """Simulate a scenario: print a summary per loan and for the borrower; --out writes result.json
     and report.html. Every run is recorded in the run store (see `margincall runs`)."""
@@ -109,33 +116,37 @@ def run(
 
     from margincall.analysis.simulate import check_run_args
     from margincall.analysis.simulate import trace as trace_paths
+    from margincall.cli.record import recorded
     from margincall.cli.render import describe_scenario, print_result
     from margincall.cli.scale import simulation_runner
 
     signal.signal(signal.SIGTERM, _terminate_as_interrupt)  # a killed run is recorded as failed
+    recording = False
     try:
-        model, text = _scenario_text(scenario)
+        loaded = _read(scenario)
+        model, text = loaded.scenario, loaded.text
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
         for line in describe_scenario(model):
-            console.print(line, highlight=False, markup=False)
+            console.print(line, highlight=False)
         check_run_args(paths, seed, antithetic)
         with contextlib.ExitStack() as stack:
-            simulate = stack.enter_context(simulation_runner(workers=workers, scheduler=scheduler, threads=threads))
-            record = None
             if store:
-                from margincall.store import open_store
+                from margincall.store import resolve_url
 
-                run_store = stack.enter_context(open_store(db))
-                record = stack.enter_context(run_store.recording(model.name, text, seed, paths, __version__))
+                resolve_url(db)  # a malformed --db fails before a cluster starts
+            simulate = stack.enter_context(simulation_runner(workers=workers, scheduler=scheduler, threads=threads))
+            options = {"antithetic": antithetic} if antithetic else None
+            record = stack.enter_context(recorded("run", loaded, seed=seed, paths=paths, store=store, db=db, label=label,
+                                                  options=options))
+            recording = record.active
             with _progress() as bar:
                 task = bar.add_task("simulating", total=paths)
                 result = simulate(
                     model, paths=paths, seed=seed, antithetic=antithetic, progress=lambda done, total: bar.update(task, completed=done)
                 )
-            if record is not None:
-                record.complete(result)
-                console.print(f"stored as run {record.id} in {run_store.url}", highlight=False)
+            _check_finite(result.to_dict())
+            record.complete(result)
         print_result(console, result)
         console.print(f"{result.paths:,} paths in {result.elapsed_seconds:.1f} s (seed {seed}, margincall {__version__})")
         if trace:
@@ -143,7 +154,6 @@ def run(
                 console.print(
                     f"path {event.path} day {event.day:4d} {event.event:18s} loan={event.loan or '-'} asset={event.asset or '-'} amount={event.amount:,.4g}",
                     highlight=False,
-                    markup=False,
                 )
         if out is not None:
             from margincall.report import write_report
@@ -151,29 +161,24 @@ def run(
             console.print(f"wrote {result.write_json(out / 'result.json')}")
             console.print(f"wrote {write_report(result, model, out / 'report.html', scenario_text=text)}")
     except KeyboardInterrupt:
-        err_console.print("interrupted: the run is recorded as failed")
+        err_console.print("interrupted: the run is recorded as failed" if recording else "interrupted")
         raise typer.Exit(130) from None
-    except Exception as exc:  # noqa: BLE001 - the store's own errors and OS errors become one clean message
-        from margincall.store import StoreError
-
-        if isinstance(exc, (MarginCallError, OSError, StoreError)):
-            _fail(exc)
-        raise
+    except USER_ERRORS as exc:
+        _fail(exc)
 
 
 @app.command()
 def check(scenario: Annotated[str, typer.Argument(help="Scenario YAML file to validate.")]) -> None:
     """Validate a scenario file and describe it; exit 0 when it is valid."""
-    from margincall.analysis.loading import load_scenario
     from margincall.cli.render import describe_scenario
 
     try:
-        model = load_scenario(scenario)
-    except MarginCallError as exc:
+        model = _load(scenario)
+    except USER_ERRORS as exc:
         _fail(exc)
     for line in describe_scenario(model):
-        console.print(line, highlight=False, markup=False)
-    console.print("[green]valid[/]")
+        console.print(line, highlight=False)
+    console.print("[green]valid[/]", markup=True)
 
 
 @app.command()

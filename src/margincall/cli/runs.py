@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import math
+import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.table import Table
 
-DbOpt = Annotated[
-    Optional[str],
-    typer.Option("--db", envvar="MARGINCALL_DB", help="Run store URL or SQLite file (default: the user's data folder)."),
-]
+from margincall.cli.options import DbOpt, positive
+
+if TYPE_CHECKING:
+    from margincall.store import ComparisonRow, Figure, RunRecord, RunSummary
+
+RunIdArg = Annotated[int, typer.Argument(min=1, help="Run id (see `margincall runs`).")]
 
 
 def register(app: typer.Typer) -> None:
@@ -21,99 +26,210 @@ def register(app: typer.Typer) -> None:
     app.command("compare")(compare)
 
 
+def _figure_text(figure: Figure) -> str:
+    from margincall.cli.render import money
+    from margincall.store._figures import shown
+
+    if figure.metric == "shock" and figure.value is not None:
+        return f"{figure.value:+.2%}"
+    return shown(figure, money=money)
+
+
+def headline_text(figures: tuple[Figure, ...] | list[Figure]) -> str:
+    """Headline figures on one line: `acme-loan P(call) 12.30% ± 0.10%, P(default) ...; borrower P(default) ...`."""
+    parts: list[str] = []
+    last_entity: tuple[str, ...] | None = None
+    for f in figures:
+        entity = f.path[:-1]
+        name = f.label if entity != last_entity else f.label.removeprefix(f"{f.path[-2]} ") if len(f.path) >= 2 else f.label
+        parts.append(("; " if parts and entity != last_entity else ", " if parts else "") + f"{name} {_figure_text(f)}")
+        last_entity = entity
+    return "".join(parts) or "-"
+
+
 def runs(
     scenario: Annotated[Optional[str], typer.Option("--scenario", help="Only runs of this scenario name.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="Most runs to list.")] = 50,
     status: Annotated[Optional[str], typer.Option(help="Only runs with this status: running, complete or failed.")] = None,
+    command: Annotated[Optional[str], typer.Option("--command", help="Only runs of this command: run, stress, reverse, size, sensitivities, sweep.")] = None,
+    label: Annotated[Optional[str], typer.Option("--label", help="Only runs with this label.")] = None,
     db: DbOpt = None,
 ) -> None:
-    """List stored runs, newest first."""
-    from margincall.cli.main import _fail, console
-    from margincall.errors import MarginCallError
-    from margincall.store import StoreError, open_store
+    """List stored runs, newest first: command, scenario, label, status and headline figures ± SE."""
+    from margincall.cli.main import USER_ERRORS, _fail, console
+    from margincall.store import open_store
 
     try:
         with open_store(db) as store:
-            rows = store.list_runs(scenario=scenario, limit=limit, status=status)
-    except (StoreError, MarginCallError, ValueError) as exc:
+            rows = store.list_runs(scenario=scenario, limit=limit, status=status, command=command, label=label)
+            where = store.url
+    except USER_ERRORS as exc:
         _fail(exc)
-    table = Table(title=f"Runs ({len(rows)})")
-    for column in ("id", "scenario", "status", "seed", "paths", "version", "started (UTC)", "seconds", "error"):
-        table.add_column(column)
+    table = Table(title=f"Runs ({len(rows)}) in {where}")
+    for column in ("id", "command", "scenario", "label", "status", "seed", "paths", "started (UTC)", "seconds", "headline (± SE)"):
+        table.add_column(column, justify="right" if column in ("id", "seed", "paths", "seconds") else "left")
     for r in rows:
         table.add_row(
-            str(r.id), r.scenario_name, r.status, str(r.seed), f"{r.paths:,}", r.version,
+            str(r.id), r.command, r.scenario_name, r.label or "", r.status, str(r.seed), f"{r.paths:,}",
             r.started_at.strftime("%Y-%m-%d %H:%M:%S"),
             "-" if r.elapsed_seconds is None else f"{r.elapsed_seconds:.1f}",
-            (r.error or "")[:60],
+            headline_text(r.headline) if r.status == "complete" else _status_note(r),
         )
     console.print(table)
 
 
+def _status_note(r: RunSummary) -> str:
+    if r.status == "failed":
+        return f"failed: {(r.error or '')[:80]}"
+    return "running, or killed before it finished" if r.status == "running" else "-"
+
+
+def _describe(record: RunRecord) -> list[str]:
+    lines = [
+        f"run {record.id}: {record.command} of {record.scenario_name} ({record.status})"
+        + (f", label {record.label!r}" if record.label else ""),
+        f"  seed {record.seed}, {record.paths:,} paths, margincall {record.version}, started {record.started_at:%Y-%m-%d %H:%M:%S} UTC"
+        + ("" if record.elapsed_seconds is None else f", {record.elapsed_seconds:.1f} s"),
+        f"  scenario {record.scenario_path or '(path not recorded)'}, sha256 {record.scenario_hash[:16]}…",
+    ]
+    if record.options:
+        shown_options = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in record.options.items() if v is not None)
+        if shown_options:
+            lines.append(f"  options: {shown_options}")
+    if record.headline:
+        lines.append(f"  headline: {headline_text(record.headline)}")
+    return lines
+
+
 def show(
-    run_id: Annotated[int, typer.Argument(help="Run id (see `margincall runs`).")],
+    run_id: RunIdArg,
     report: Annotated[Optional[Path], typer.Option("--report", help="Re-write the run's report.html (and result.json) into this folder.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the stored result as JSON.")] = False,
     db: DbOpt = None,
 ) -> None:
-    """Print a stored run's summary; --report re-writes its HTML report."""
-    from margincall.cli.main import _fail, console
+    """Print a stored run: what ran, its headline figures and its summary; --report re-writes its
+    HTML report (runs of `run`), --json prints the stored result."""
+    from margincall.cli.main import USER_ERRORS, _fail, console
     from margincall.cli.render import print_result
-    from margincall.errors import MarginCallError
-    from margincall.report import write_report
     from margincall.store import StoreError, open_store
 
     try:
         with open_store(db) as store:
             record = store.get_run(run_id)
-        console.print(
-            f"run {record.id}: {record.scenario_name} ({record.status}), seed {record.seed}, "
-            f"{record.paths:,} paths, margincall {record.version}, started {record.started_at:%Y-%m-%d %H:%M:%S} UTC"
-        )
-        if record.error:
-            console.print(f"error: {record.error}", markup=False)
-        if record.result is None:
+        if as_json:
+            if record.result is None:
+                state = "is still running, or was killed before it finished" if record.status == "running" else "failed"
+                raise StoreError(f"run {record.id} {state}: it has no result to print")
+            sys.stdout.write(json.dumps(record.result, indent=2, ensure_ascii=False) + "\n")
             return
-        result = record.result_object()
-        print_result(console, result)
-        if report is not None:
-            report.mkdir(parents=True, exist_ok=True)
-            result.write_json(report / "result.json")
-            path = write_report(result, record.scenario(), report / "report.html", scenario_text=record.scenario_text)
-            console.print(f"wrote {path}")
-    except (StoreError, MarginCallError, OSError) as exc:
+        for line in _describe(record):
+            console.print(line, highlight=False)
+        if record.error:
+            console.print(f"  why it failed: {record.error}")
+        if record.result is None:
+            state = "is still running, or was killed before it finished" if record.status == "running" else "failed"
+            if report is not None:
+                raise StoreError(f"run {record.id} {state}: it has no result to write; "
+                                 "`margincall runs --status complete` lists the runs that have one")
+            return
+        if record.command == "run":
+            result = record.result_object()
+            print_result(console, result)
+            if report is not None:
+                from margincall.report import write_report
+
+                report.mkdir(parents=True, exist_ok=True)
+                result.write_json(report / "result.json")
+                path = write_report(result, record.scenario(), report / "report.html", scenario_text=record.scenario_text)
+                console.print(f"wrote {path}")
+        elif report is not None:
+            raise StoreError(f"run {record.id} is a {record.command}: --report re-writes the report of a `run`; "
+                             f"`margincall show {record.id} --json` prints its stored result")
+    except USER_ERRORS as exc:
         _fail(exc)
 
 
+def _fmt(row: ComparisonRow, x: float | None, *, difference: bool = False) -> str:
+    from margincall.cli.render import money
+
+    if x is None or not math.isfinite(x):
+        return "-"
+    if row.probability:
+        return f"{x * 100:+.2f} pp" if difference else f"{x:.2%}"
+    if difference:
+        return ("+" if x >= 0 else "-") + money(abs(x))
+    return money(x)
+
+
 def compare(
-    first: Annotated[int, typer.Argument(help="Run id A.")],
-    second: Annotated[int, typer.Argument(help="Run id B.")],
+    first: Annotated[int, typer.Argument(min=1, help="Run id A.")],
+    second: Annotated[int, typer.Argument(min=1, help="Run id B.")],
+    sigmas: Annotated[float, typer.Option("--sigmas", callback=positive,
+                                          help="Flag a difference beyond this many combined standard errors.")] = 3.0,
     db: DbOpt = None,
 ) -> None:
-    """Two runs side by side: each metric, B - A, and whether it exceeds the combined standard error."""
-    from margincall.cli.main import _fail, console, err_console
-    from margincall.cli.render import money
-    from margincall.errors import MarginCallError
-    from margincall.store import StoreError, open_store
+    """Two runs side by side: what changed in the scenario (value by value), then each figure with
+    a standard error, B − A (probabilities in percentage points), and whether the difference is
+    beyond --sigmas combined standard errors (3 by default)."""
+    from margincall.cli.main import USER_ERRORS, _fail, console
+    from margincall.store import open_store
 
     try:
         with open_store(db) as store:
             a, b = store.get_run(first), store.get_run(second)
-            rows = store.compare(first, second)
-    except (StoreError, MarginCallError) as exc:
+            rows = store.compare(first, second, sigmas=sigmas)
+    except USER_ERRORS as exc:
         _fail(exc)
-    if a.scenario_hash != b.scenario_hash:
-        err_console.print("note: the two runs used different scenario texts")
-    table = Table(title=f"Run {first} (A) vs run {second} (B)")
-    for column in ("", "metric", "A", "B", "B - A", "± SE", "beyond SE"):
-        table.add_column(column)
-
-    def fmt(metric: str, x: float | None) -> str:
-        if x is None:
-            return "-"
-        return f"{x:.4%}" if metric.startswith("p_") else money(x)
-
+    for line in _run_differences(a, b):
+        console.print(line, highlight=False)
+    for line in _scenario_differences(a, b):
+        console.print(line, highlight=False)
+    table = Table(title=f"Run {first} (A) vs run {second} (B): figures with a standard error; "
+                        f"flagged beyond {sigmas:g} combined SE")
+    for column in ("", "metric", "A", "B", "B - A", "± SE (combined)", "|B - A| / SE", f"beyond {sigmas:g} SE"):
+        table.add_column(column, justify="left" if column in ("", "metric") else "right")
     for r in rows:
-        flag = "" if r.significant is None else ("yes" if r.significant else "no")
-        table.add_row(r.subject, r.metric, fmt(r.metric, r.a), fmt(r.metric, r.b), fmt(r.metric, r.difference),
-                      fmt(r.metric, r.combined_se), flag)
+        flag = "" if r.significant is None else ("YES" if r.significant else "no")
+        z = r.z
+        table.add_row(".".join(r.path[:-1]), r.metric, _fmt(r, r.a), _fmt(r, r.b), _fmt(r, r.difference, difference=True),
+                      _fmt(r, r.combined_se).lstrip("+"), "-" if z is None else ("inf" if math.isinf(z) else f"{z:.1f}"), flag)
     console.print(table)
+    flagged = sum(1 for r in rows if r.significant)
+    note = (f"{flagged} of {sum(1 for r in rows if r.significant is not None)} differences are beyond {sigmas:g} SE. "
+            "SE = sqrt(se_A² + se_B²)")
+    if a.seed == b.seed:
+        note += "; both runs used the same seed, so they share their random draws and the flag is conservative"
+    console.print(note, highlight=False)
+
+
+def _run_differences(a: RunRecord, b: RunRecord) -> list[str]:
+    fields = (("command", a.command, b.command), ("scenario", a.scenario_name, b.scenario_name), ("label", a.label, b.label),
+              ("seed", a.seed, b.seed), ("paths", a.paths, b.paths), ("margincall", a.version, b.version),
+              ("options", a.options, b.options))
+    changed = [f"  {name}: {_plain(x)} → {_plain(y)}" for name, x, y in fields if x != y]
+    return ["run differences (A → B):", *changed] if changed else []
+
+
+def _plain(value: Any) -> str:
+    return "—" if value is None else (json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else str(value))
+
+
+MAX_CHANGES = 40
+
+
+def _scenario_differences(a: RunRecord, b: RunRecord) -> list[str]:
+    from margincall.store import scenario_changes
+
+    if a.scenario_hash == b.scenario_hash:
+        return ["scenario: the same text in both runs"]
+    try:
+        changes = scenario_changes(a.scenario_text, b.scenario_text)
+    except ValueError as exc:
+        return [f"scenario: the texts differ, and they cannot be compared value by value ({exc})"]
+    if not changes:
+        return ["scenario: the texts differ only in comments, order or layout; every value is the same"]
+    lines = [f"scenario changes (A → B), {len(changes)} value{'s' if len(changes) != 1 else ''}:"]
+    lines += [f"  {c.text()}" for c in changes[:MAX_CHANGES]]
+    if len(changes) > MAX_CHANGES:
+        lines.append(f"  ... and {len(changes) - MAX_CHANGES} more")
+    return lines

@@ -14,9 +14,12 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from margincall.cli.options import DbOpt, LabelOpt, StoreOpt, bounded, paths_option, seed_option
+
 WorkersOpt = Annotated[
     Optional[int],
-    typer.Option("--workers", min=1, help="Run on a local Dask cluster of N worker processes (the same numbers)."),
+    typer.Option("--workers", min=1, callback=bounded("workers"),
+                 help="Run on a local Dask cluster of N worker processes (the same numbers)."),
 ]
 SchedulerOpt = Annotated[
     Optional[str],
@@ -105,35 +108,50 @@ def sweep(
             show_default=False,
         ),
     ],
-    paths: Annotated[int, typer.Option("--paths", "-n", min=1, help="Monte Carlo paths per point.")] = 20_000,
-    seed: Annotated[int, typer.Option("--seed", "-s", min=0, help="Random seed, the same at every point (common random numbers).")] = 0,
+    paths: Annotated[int, paths_option("per point")] = 20_000,
+    seed: Annotated[int, seed_option("Random seed, the same at every point (common random numbers).")] = 0,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder to write sweep.csv and sweep.json into (created if needed).")] = None,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="Threads for a run in this process (default: all cores).")] = None,
+    db: DbOpt = None,
+    store: StoreOpt = True,
+    label: LabelOpt = None,
 ) -> None:
     """Run a scenario over a grid of field values, every point from the same seed, so that the
     differences between points are those of the terms, not of the random draws."""
-    from margincall.analysis.loading import load_scenario
     from margincall.analysis.sweep import sweep as run_sweep
     from margincall.analysis.sweep import sweep_grid, write_sweep
-    from margincall.cli.main import _fail, console, err_console
-    from margincall.errors import MarginCallError
+    from margincall.cli.main import USER_ERRORS, _fail, _read, console, err_console
+    from margincall.cli.record import recorded
 
+    recording = False
     try:
-        model = load_scenario(scenario)
+        loaded = _read(scenario)
+        model = loaded.scenario
         n_points = len(sweep_grid(model, sets))  # every spec and point checked before anything runs
-        with simulation_runner(workers=workers, scheduler=scheduler, threads=threads) as runner, _sweep_progress(err_console) as bar:
-            task = bar.add_task("sweeping", total=n_points)
-            rows = run_sweep(
-                model, sets, paths=paths, seed=seed, runner=runner, progress=lambda done, total: bar.update(task, completed=done)
-            )
+        if store:
+            from margincall.store import resolve_url
+
+            resolve_url(db)  # a malformed --db fails before a cluster starts
+        with simulation_runner(workers=workers, scheduler=scheduler, threads=threads) as runner, recorded(
+            "sweep", loaded, seed=seed, paths=paths, store=store, db=db, label=label, options={"sets": list(sets)}
+        ) as rec:
+            recording = rec.active
+            with _sweep_progress(err_console) as bar:
+                task = bar.add_task("sweeping", total=n_points)
+                rows = run_sweep(
+                    model, sets, paths=paths, seed=seed, runner=runner, progress=lambda done, total: bar.update(task, completed=done)
+                )
+            first = rows[0].to_dict()
+            rec.complete({"sets": list(sets), "points": [row.to_dict() for row in rows]},
+                         headline={"loans": first["loans"], "borrower": first["borrower"]})
         console.print(sweep_table(rows, scenario=model.name or scenario, paths=paths, seed=seed, currency=model.currency))
         if out is not None:
             for path in write_sweep(rows, out):
                 console.print(f"wrote {path}")
     except KeyboardInterrupt:
-        err_console.print("interrupted")
+        err_console.print("interrupted: the sweep is recorded as failed" if recording else "interrupted")
         raise typer.Exit(130) from None
-    except (MarginCallError, OSError) as exc:
+    except USER_ERRORS as exc:
         _fail(exc)

@@ -32,6 +32,7 @@ from margincall.analysis.simulate import BLOCK_PATHS, Progress, check_run_args, 
 from margincall.analysis.statistics import RunStatistics
 from margincall.engine.lower import EngineInputs, lower
 from margincall.errors import MarginCallError, SimulationError
+from margincall.model.limits import LimitError, limits
 from margincall.model.scenario import Scenario
 
 TASKS_PER_WORKER = 4  # tasks per worker thread: enough that a slow or restarted worker does not hold up the run
@@ -68,6 +69,38 @@ def _merge_in_order(parts: Sequence[RunStatistics]) -> RunStatistics:
     return parts[0]
 
 
+_SCHEMES = ("tcp", "tls", "ws", "wss")
+SCHEDULER_FORM = "tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786"
+
+
+def check_scheduler_address(address: object) -> str:
+    """The scheduler address, checked before anything connects (a malformed one makes Dask's
+    client fail late and noisily): tcp://, tls://, ws:// or wss://, a host and a port."""
+    if not isinstance(address, str) or not address.strip():
+        raise SimulationError(f"the Dask scheduler address must be {SCHEDULER_FORM}; got {address!r}")
+    text = address.strip()
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "tcp", text
+    if scheme not in _SCHEMES:
+        raise SimulationError(f"the Dask scheduler address {text!r} has the protocol '{scheme}'; give {SCHEDULER_FORM} "
+                              f"(protocols: {', '.join(_SCHEMES)})")
+    host, colon, port = rest.rstrip("/").rpartition(":")
+    host = host.strip("[]")
+    if not colon or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise SimulationError(f"the Dask scheduler address {text!r} lacks a host and a port from 1 to 65535; give {SCHEDULER_FORM}")
+    return f"{scheme}://{rest.rstrip('/')}"
+
+
+def _check_bound(name: str, value: int, subject: str) -> None:
+    try:
+        message = limits().problem(name, value, subject)
+    except LimitError as exc:
+        raise SimulationError(str(exc)) from None
+    if message is not None:
+        raise SimulationError(message)
+
+
 class DaskSession:
     """Dask workers for one or many runs.
 
@@ -81,16 +114,27 @@ class DaskSession:
 
     `retries` is how many times Dask may run a task again after it raised; a task whose worker
     died is rescheduled on another worker (a local cluster's nanny restarts the dead one).
-    `timeout` is how long, in seconds, to wait for the scheduler and for its first worker.
+    `timeout` is how long, in seconds, to wait for the scheduler and for its first worker
+    (default: the `dask_timeout_s` bound, 10 s, MARGINCALL_DASK_TIMEOUT). A scheduler address
+    is checked before anything connects: tcp://HOST:PORT (or HOST:PORT, tls://, ws://, wss://).
     """
 
-    def __init__(self, *, workers: int | None = None, scheduler: str | None = None, retries: int = 3, timeout: float = 10.0):
+    def __init__(self, *, workers: int | None = None, scheduler: str | None = None, retries: int = 3, timeout: float | None = None):
         if workers is not None and scheduler is not None:
             raise SimulationError("give either workers (start a local Dask cluster) or scheduler (use a running one), not both")
         if workers is not None and (not isinstance(workers, int) or workers < 1):
             raise SimulationError(f"workers must be a positive whole number; got {workers!r}")
-        if scheduler is not None and not isinstance(scheduler, str):
-            raise SimulationError(f"scheduler must be an address such as tcp://10.0.0.5:8786; got {scheduler!r}")
+        if scheduler is not None:
+            scheduler = check_scheduler_address(scheduler)
+        if workers is not None:
+            _check_bound("workers", workers, "workers")
+        if timeout is None:
+            try:
+                timeout = limits().dask_timeout_s
+            except LimitError as exc:
+                raise SimulationError(str(exc)) from None
+        elif not (isinstance(timeout, int | float) and math.isfinite(timeout) and timeout > 0):
+            raise SimulationError(f"timeout must be a positive number of seconds; got {timeout!r}")
         if retries < 0:
             raise SimulationError(f"retries must be 0 or more; got {retries!r}")
         self.workers = workers if workers is not None or scheduler is not None else (os.cpu_count() or 1)
@@ -117,9 +161,10 @@ class DaskSession:
             else:
                 try:
                     self._client = stack.enter_context(Client(self.scheduler, timeout=self.timeout, set_as_default=False))
-                except (OSError, ValueError) as exc:
+                except (OSError, ValueError, TimeoutError) as exc:
                     raise SimulationError(
-                        f"cannot reach the Dask scheduler at {self.scheduler} ({exc.__class__.__name__}: {exc}); "
+                        f"cannot reach the Dask scheduler at {self.scheduler} within {self.timeout:g} s "
+                        f"(MARGINCALL_DASK_TIMEOUT) ({exc.__class__.__name__}: {exc}); "
                         "start one with `dask scheduler` and workers with `dask worker ADDRESS`, or start a local cluster instead (workers=N, --workers N)"
                     ) from None
                 try:

@@ -6,10 +6,12 @@ schema versioned with Alembic and migrated when a store opens.
         for run in store.list_runs(limit=10): ...
 """
 
-from margincall.store._compare import ComparisonRow, compare_runs
+from margincall.store._compare import DEFAULT_SIGMAS, ComparisonRow, compare_figures, compare_runs
+from margincall.store._diff import ValueChange, scenario_changes
 from margincall.store._decode import result_from_dict
 from margincall.store._engine import alembic_config, head_revision
 from margincall.store._errors import ResultFormatError, RunNotFoundError, StoreError
+from margincall.store._figures import Figure, headline_figures, se_figures
 from margincall.store._jobs import JobLimitError, JobNotFoundError, JobRecord, Jobs, JobStateError, JobSummary
 from margincall.store._library import ScenarioNotFoundError, ScenarioRecord, Scenarios, ScenarioSummary
 from margincall.store._monitor import AlertRecord, MonitorRecord, Monitors
@@ -19,6 +21,7 @@ from margincall.store._store import RunHandle, RunRecord, RunStore, RunSummary, 
 from margincall.store._url import ENV_URL, default_url, resolve_url
 
 __all__ = [
+    "DEFAULT_SIGMAS",
     "ENV_URL",
     "AlertRecord",
     "ComparisonRow",
@@ -38,6 +41,7 @@ __all__ = [
     "TokenError",
     "TokenInfo",
     "Tokens",
+    "Figure",
     "ResultFormatError",
     "RunHandle",
     "RunNotFoundError",
@@ -46,13 +50,18 @@ __all__ = [
     "RunStore",
     "RunSummary",
     "StoreError",
+    "ValueChange",
     "alembic_config",
+    "compare_figures",
     "compare_runs",
     "default_url",
     "head_revision",
+    "headline_figures",
     "open_store",
     "resolve_url",
     "result_from_dict",
+    "scenario_changes",
     "scenario_hash",
     "token_hash",
+    "se_figures",
 ]

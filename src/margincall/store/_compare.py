@@ -1,5 +1,13 @@
-"""Two runs side by side: each headline metric per loan and for the borrower, its difference, and
-whether the difference exceeds the combined standard error where the metric has one."""
+"""Two runs side by side: every figure with a standard error, its difference, and whether that
+difference is beyond a stated number of combined standard errors; and what changed in the
+scenario, value by value.
+
+The figures are found generically (`_figures.se_figures`: a field X with a sibling X_se), so a
+result field added later is compared without a change here. A difference is flagged when
+|B − A| > sigmas × sqrt(se_A² + se_B²), 3 standard errors by default. Two runs with the same seed
+share their random draws (common random numbers), so their difference is less noisy than that
+combined SE says: the flag is then conservative.
+"""
 
 from __future__ import annotations
 
@@ -9,30 +17,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from margincall.analysis.results import SimulationResult
+from margincall.store._errors import StoreError
+from margincall.store._figures import Figure, se_figures
 
-# (metric, its standard-error field or None); probabilities are fractions, the rest currency.
-LOAN_METRICS: tuple[tuple[str, str | None], ...] = (
-    ("p_margin_call", "p_margin_call_se"),
-    ("p_default", "p_default_se"),
-    ("p_loss", "p_loss_se"),
-    ("expected_loss", "expected_loss_se"),
-    ("loss_var_95", None),
-    ("loss_es_95", None),
-    ("loss_var_99", None),
-    ("loss_es_99", None),
-    ("expected_cure_paid", None),
-)
-BORROWER_METRICS: tuple[tuple[str, str | None], ...] = (
-    ("p_default", "p_default_se"),
-    ("p_forced_sale", "p_forced_sale_se"),
-    ("p_cascade", "p_cascade_se"),
-    ("expected_sold_value", "expected_sold_value_se"),
-    ("liquidity_at_risk_50", None),
-    ("liquidity_at_risk_95", None),
-    ("liquidity_at_risk_99", None),
-    ("expected_impact_cost", None),
-    ("expected_equity", None),
-)
+DEFAULT_SIGMAS = 3.0
 
 
 class _HasResult(Protocol):
@@ -42,9 +30,12 @@ class _HasResult(Protocol):
 
 @dataclass(frozen=True)
 class ComparisonRow:
-    """One metric of two runs. `scope` is "loan" (then `subject` is the loan id) or "borrower" (subject
-    "borrower"); values are None where a run lacks them.
-    `significant` (None where the metric has no SE): |difference| > combined_se = sqrt(se_a² + se_b²)."""
+    """One figure of two runs (difference = B − A); values are None where a run lacks the figure.
+
+    `path` is the field's path in the result (e.g. ("loans", "acme-loan", "p_default")); `scope`
+    is its collection in the singular ("loan", "borrower", "lender", ...), `subject` the entity
+    (a loan id, or the scope itself for a single entity), `metric` the field.
+    `significant` is |difference| > `sigmas` × `combined_se` (None where either run lacks an SE)."""
 
     scope: str
     subject: str
@@ -54,6 +45,21 @@ class ComparisonRow:
     difference: float | None
     combined_se: float | None
     significant: bool | None
+    path: tuple[str, ...] = ()
+    sigmas: float = DEFAULT_SIGMAS
+
+    @property
+    def probability(self) -> bool:
+        return self.metric.startswith("p_")
+
+    @property
+    def z(self) -> float | None:
+        """|difference| in combined standard errors (inf for a difference of runs without noise)."""
+        if self.difference is None or self.combined_se is None:
+            return None
+        if self.combined_se == 0.0:
+            return 0.0 if self.difference == 0.0 else math.inf
+        return abs(self.difference) / self.combined_se
 
 
 def _as_dict(run: _HasResult | SimulationResult | Mapping[str, Any]) -> Mapping[str, Any]:
@@ -62,40 +68,43 @@ def _as_dict(run: _HasResult | SimulationResult | Mapping[str, Any]) -> Mapping[
     if isinstance(run, Mapping):
         return run
     if run.result is None:
-        raise ValueError(f"run {getattr(run, 'id', '?')} has no result (status {getattr(run, 'status', '?')})")
+        run_id, status = getattr(run, "id", "?"), getattr(run, "status", "?")
+        raise StoreError(f"run {run_id} is {status}: it has no result to compare; `margincall runs --status complete` lists those that have")
     return run.result
 
 
-def _number(x: object) -> float | None:
-    return float(x) if isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) else None
+def _scope_subject(path: tuple[str, ...]) -> tuple[str, str]:
+    if len(path) >= 3:
+        return path[-3].removesuffix("s"), path[-2]
+    if len(path) == 2:
+        return path[0], path[0]
+    return "", ""
 
 
-def _rows(scope: str, subject: str, a: Mapping[str, Any] | None, b: Mapping[str, Any] | None,
-          metrics: tuple[tuple[str, str | None], ...]) -> list[ComparisonRow]:
+def compare_figures(a: list[Figure], b: list[Figure], *, sigmas: float = DEFAULT_SIGMAS) -> list[ComparisonRow]:
+    """Rows for the union of two runs' figures, in A's order, then B's new ones."""
+    if not (math.isfinite(sigmas) and sigmas > 0):
+        raise ValueError(f"sigmas is a positive number of standard errors; got {sigmas!r}")
+    by_a = {f.path: f for f in a}
+    by_b = {f.path: f for f in b}
     rows = []
-    for metric, se_field in metrics:
-        va = _number(a.get(metric)) if a is not None else None
-        vb = _number(b.get(metric)) if b is not None else None
+    for path in [*by_a, *(p for p in by_b if p not in by_a)]:
+        fa, fb = by_a.get(path), by_b.get(path)
+        va = fa.value if fa else None
+        vb = fb.value if fb else None
         diff = vb - va if va is not None and vb is not None else None
         combined = significant = None
-        if se_field is not None and a is not None and b is not None:
-            sa, sb = _number(a.get(se_field)), _number(b.get(se_field))
-            if sa is not None and sb is not None:
-                combined = math.hypot(sa, sb)
-                significant = diff is not None and abs(diff) > combined
-        rows.append(ComparisonRow(scope, subject, metric, va, vb, diff, combined, significant))
+        if fa is not None and fb is not None and fa.se is not None and fb.se is not None:
+            combined = math.hypot(fa.se, fb.se)
+            significant = diff is not None and abs(diff) > sigmas * combined
+        scope, subject = _scope_subject(path)
+        rows.append(ComparisonRow(scope, subject, path[-1], va, vb, diff, combined, significant, path, sigmas))
     return rows
 
 
-def compare_runs(a: _HasResult | SimulationResult | Mapping[str, Any],
-                 b: _HasResult | SimulationResult | Mapping[str, Any]) -> list[ComparisonRow]:
-    """Rows comparing run `b` with run `a` (difference = b − a): every loan of either run (in a's
-    order, then b's new ones), then the borrower. Takes stored runs (`RunRecord`), results, or
-    result dicts."""
-    da, db = _as_dict(a), _as_dict(b)
-    loans_a, loans_b = da.get("loans") or {}, db.get("loans") or {}
-    rows: list[ComparisonRow] = []
-    for loan_id in [*loans_a, *(k for k in loans_b if k not in loans_a)]:
-        rows += _rows("loan", loan_id, loans_a.get(loan_id), loans_b.get(loan_id), LOAN_METRICS)
-    rows += _rows("borrower", "borrower", da.get("borrower"), db.get("borrower"), BORROWER_METRICS)
-    return rows
+def compare_runs(a: _HasResult | SimulationResult | Mapping[str, Any], b: _HasResult | SimulationResult | Mapping[str, Any],
+                 *, sigmas: float = DEFAULT_SIGMAS) -> list[ComparisonRow]:
+    """Rows comparing run `b` with run `a` (difference = b − a) for every figure with a standard
+    error in either. Takes stored runs (`RunRecord`), results, or result dicts; a stored run
+    without a result (failed or running) is a `StoreError` naming it."""
+    return compare_figures(se_figures(_as_dict(a)), se_figures(_as_dict(b)), sigmas=sigmas)

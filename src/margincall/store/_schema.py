@@ -100,12 +100,21 @@ class Run(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(
         JSON, comment="SimulationResult.to_dict(), result.json layout"
     )
+    command: Mapped[str] = mapped_column(
+        String(32), default="run", server_default="run",
+        comment="The command that made the run: run, stress, reverse, size, sensitivities, sweep, explain",
+    )
+    label: Mapped[str | None] = mapped_column(String(200), comment="The user's label for the run (--label)")
+    scenario_path: Mapped[str | None] = mapped_column(Text, comment="The scenario file's absolute path, or built-in:NAME")
+    options: Mapped[dict[str, Any] | None] = mapped_column(JSON, comment="The command's options: targets, stresses, sweep specs")
+    headline: Mapped[list[Any] | None] = mapped_column(JSON, comment="Headline figures: [{path, value, se}]")
 
     __table_args__ = (
         CheckConstraint("status IN ('running', 'complete', 'failed')", name="status"),
         Index("ix_runs_scenario_name", "scenario_name"),
         Index("ix_runs_scenario_hash", "scenario_hash"),
         Index("ix_runs_started_at", "started_at"),
+        Index("ix_runs_label", "label"),
     )
 
 

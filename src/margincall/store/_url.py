@@ -6,9 +6,13 @@ import os
 from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from margincall.store._errors import StoreError
 
 ENV_URL = "MARGINCALL_DB"
 FILE_NAME = "runs.db"
+FORMS = "a SQLite file path, sqlite:///PATH, or postgresql://USER@HOST:PORT/DATABASE"
 
 
 def data_dir() -> Path:
@@ -31,11 +35,34 @@ def resolve_url(url: str | os.PathLike[str] | None = None) -> URL:
     """
     raw = os.fspath(url) if url is not None else (os.environ.get(ENV_URL) or "").strip() or default_url()
     if "://" not in raw:
-        raw = f"sqlite:///{Path(raw).expanduser().resolve()}"
-    parsed = make_url(raw)
-    if parsed.drivername in ("postgresql", "postgres"):
-        parsed = parsed.set(drivername="postgresql+psycopg")
+        try:
+            raw = f"sqlite:///{Path(raw).expanduser().absolute()}"
+        except (RuntimeError, ValueError) as exc:  # ~user that does not exist; a NUL in the path
+            raise StoreError(f"the run store {raw!r} is not a usable path ({exc}); give {FORMS}") from None
+    try:
+        parsed = make_url(raw)
+    except (ArgumentError, ValueError) as exc:
+        raise StoreError(f"the run store {_redacted(raw)!r} is not a database URL ({exc}); give {FORMS}") from None
+    backend, _, driver = parsed.drivername.partition("+")  # without loading a dialect: foo:// is not an ImportError
+    if backend in ("postgresql", "postgres") and driver in ("", "psycopg"):
+        return parsed.set(drivername="postgresql+psycopg")
+    if backend in ("postgresql", "postgres"):
+        raise StoreError(f"the run store {shown(parsed)} names the driver '{driver}'; margincall talks to PostgreSQL through "
+                         "psycopg 3: write postgresql://... or postgresql+psycopg://...")
+    if backend == "sqlite" and driver not in ("", "pysqlite"):
+        raise StoreError(f"the run store {shown(parsed)} names the driver '{driver}'; write sqlite:///PATH")
+    if backend not in ("sqlite", "postgresql"):
+        raise StoreError(f"the run store {shown(parsed)} is a '{backend}' database; margincall keeps runs in SQLite or "
+                         f"PostgreSQL: give {FORMS}")
     return parsed
+
+
+def _redacted(raw: str) -> str:
+    """A URL that could not be parsed, with anything between :// and @ hidden (it may hold a password)."""
+    head, sep, rest = raw.partition("://")
+    if sep and "@" in rest:
+        return f"{head}://***@{rest.rpartition('@')[2]}"
+    return raw
 
 
 def shown(url: URL) -> str:
