@@ -93,3 +93,29 @@ def result_tables(result: SimulationResult) -> list[Table]:
 def print_result(console: Console, result: SimulationResult) -> None:
     for table in result_tables(result):
         console.print(table)
+
+
+def reference_tables(part: str | None = None) -> list[Table]:
+    """The scenario reference (`margincall schema`): one table per part of a file; `part` keeps
+    the parts whose path starts with it (`loans`, `borrower.cash_flows`)."""
+    from rich.markup import escape
+
+    from margincall.model.reference import scenario_reference
+
+    tables = []
+    for section in scenario_reference():
+        bare = section.path.replace("[]", "")
+        if part and not (bare == part or bare.startswith(f"{part}.") or section.path.startswith(part)):
+            continue
+        title = f"{section.path or 'top level'} ({section.model})" + (f": {section.summary}" if section.summary else "")
+        table = Table(title=escape(title), title_justify="left")
+        table.add_column("field", no_wrap=True, style="bold")
+        table.add_column("type")
+        table.add_column("unit")
+        table.add_column("default")
+        table.add_column("meaning", ratio=1)
+        for f in section.fields:
+            table.add_row(*(escape(cell) for cell in (f.path, f.type, f.unit or "-", f.default, f.meaning or "-")))
+        tables.append(table)
+    return tables
+
