@@ -144,3 +144,23 @@ def test_calibrate(tmp_path):
     bad.write_text("date,x\n2020-01-01,1\n2020-01-02,oops\n")
     assert "'oops' is not a number" in _error("calibrate", str(bad))
     assert "not a date" in _error("calibrate", str(csv), "--start", "yesterday")
+
+
+def test_calibrate_chooses_price_columns_and_says_what_it_skipped(tmp_path):
+    rng = np.random.default_rng(4)
+    n = 300
+    days = np.busday_offset(np.datetime64("2020-01-01"), np.arange(n), roll="forward")
+    a = 100 * np.exp(np.cumsum(0.015 * rng.standard_normal(n)))
+    b = 30 * np.exp(np.cumsum(0.02 * rng.standard_normal(n)))
+    csv = tmp_path / "ohlcv.csv"
+    csv.write_text("Date,A Close,A Volume,A High,B Close,B Volume\n" + "".join(
+        f"{d},{x:.6f},{int(1e6 * (1 + k % 7))},{x * 1.01:.6f},{y:.6f},{int(2e6)}\n" for k, (d, x, y) in enumerate(zip(days, a, b))))
+    auto = _ok("calibrate", str(csv), "-o", str(tmp_path / "auto"))
+    assert "price columns: A Close, B Close" in auto.stdout
+    for name in ("A Volume", "A High", "B Volume"):
+        assert f"skipped '{name}'" in auto.stdout
+    data = json.loads((tmp_path / "auto" / "calibration.json").read_text())
+    assert set(data["assets"]) == {"A Close", "B Close"} and set(data["skipped_columns"]) == {"A Volume", "A High", "B Volume"}
+    told = _ok("calibrate", str(csv), "--columns", "A High,B Close")
+    assert "price columns: A High, B Close" in told.stdout and "skipped" not in told.stdout
+    assert "no column 'C'" in _error("calibrate", str(csv), "--columns", "A Close,C")

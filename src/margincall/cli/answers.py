@@ -573,7 +573,11 @@ def debt_service_command(scenario: ScenarioArg = None, seed: SeedOpt = 0) -> Non
 def calibrate(
     prices: Annotated[Path, typer.Argument(help="CSV file: a date column and one column of prices (or values) per asset.")],
     out: Annotated[Optional[Path], _out_opt("calibration.json and calibration.yaml")] = None,
-    columns: Annotated[Optional[list[str]], typer.Option("--column", help="Use only this column (repeat); default: all.")] = None,
+    columns: Annotated[
+        Optional[list[str]],
+        typer.Option("--columns", "--column", help="The price columns to use, comma-separated (a,b) or repeated; "
+                     "default: the columns that look like prices (Volume, Open, High, Low and, beside Close, Adj Close are skipped)."),
+    ] = None,
     date_column: Annotated[Optional[str], typer.Option("--date-column", help="Name of the date column; default: the first.")] = None,
     start: Annotated[Optional[str], typer.Option("--start", help="First date used, YYYY-MM-DD.")] = None,
     end: Annotated[Optional[str], typer.Option("--end", help="Last date used, YYYY-MM-DD.")] = None,
@@ -596,7 +600,11 @@ def calibrate(
             except ValueError:
                 raise CalibrationError(f"{name} '{text}' is not a date; write YYYY-MM-DD") from None
 
-        history = read_prices(prices, date_column=date_column, columns=columns)
+        chosen = [c.strip() for text in columns or () for c in text.split(",") if c.strip()] or None
+        history = read_prices(prices, date_column=date_column, columns=chosen)
+        _say(f"price columns: {', '.join(history.names)}" + ("" if chosen else " (chosen by their names; --columns to choose)"))
+        for name, why in history.skipped.items():
+            _say(f"  skipped '{name}': {why}")
         result = run_calibration(history, days_per_year=days_per_year, jump_threshold=threshold, confidence=confidence,
                                  start=date(start, "--start"), end=date(end, "--end"))
         _console().print(calibration_table(result))
