@@ -54,7 +54,8 @@ def test_stress_writes_json_and_report(single, tmp_path):
         assert "acme-loan" in entry["loans"] and "liquidity_at_risk_95" in entry["borrower"]
     assert data["s09-archegos-forced-liquidation"]["loans"]["acme-loan"]["p_margin_call"] >= data["base"]["loans"]["acme-loan"]["p_margin_call"]
     html = (tmp_path / "report.html").read_text()
-    assert "Named stresses" in html and "s09-archegos-forced-liquidation" in html
+    assert "<h2>Stresses</h2>" in html and "s09-archegos-forced-liquidation" in html and "base case (no stress)" in html
+    assert (tmp_path / "report.html").stat().st_size < 2_000_000
 
 
 def test_stress_errors(single, tmp_path):

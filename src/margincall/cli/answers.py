@@ -198,9 +198,7 @@ def stress(
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
             _say(f"wrote {_write_json(out / 'stress.json', run.to_dict())}")
-            report = _stress_report(run, model, scenario, out)
-            if report is not None:
-                _say(f"wrote {report}")
+            _say(f"wrote {_stress_report(run, model, scenario, out)}")
     except _errors() as exc:
         _fail(exc)
 
@@ -233,58 +231,12 @@ def stress_table(run: Any) -> Table:
     return table
 
 
-def _stress_report(run: Any, model: Any, scenario: str | None, out: Path) -> Path | None:
-    """report.html of the base run with a section on the stresses (where the report is installed)."""
-    try:
-        from markupsafe import escape
+def _stress_report(run: Any, model: Any, scenario: str | None, out: Path) -> Path:
+    """report.html: the stress section (every comparison, with error bars), then the base case."""
+    from margincall.report import write_stress_report
 
-        from margincall.report import ReportSection, write_report
-    except ImportError:
-        return None
-    from margincall.analysis.stress import stress_rows
-
-    head = ["run", "loan / borrower", "P(margin call)", "P(default)", "expected loss", "loss VaR 99%", "liquidity at risk 95%", "P(cascade)"]
-    body = []
-    for r in stress_rows(run):
-        if r["who"] == "borrower":
-            cells = [r["run"], "borrower", "", _prob(r["p_default"], r["p_default_se"]), "", "",
-                     _money(r["liquidity_at_risk_95"]), _prob(r["p_cascade"], r["p_cascade_se"])]
-        else:
-            cells = [r["run"], r["who"], _prob(r["p_margin_call"], r["p_margin_call_se"]) if r["p_margin_call"] is not None else "unsecured",
-                     _prob(r["p_default"], r["p_default_se"]), _money(r["expected_loss"], r["expected_loss_se"]),
-                     _money(r["loss_var_99"]), "", ""]
-        body.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>")
-    described = "".join(
-        f"<li><b>{escape(a.stress.id or name)} {escape(name)}</b>: {escape(a.stress.description)} "
-        f"<i>Applied:</i> {escape('; '.join(a.changes))}"
-        + (f" <i>Notes:</i> {escape('; '.join(a.notes))}" if a.notes else "")
-        + "</li>"
-        for name, a in run.applied.items()
-    )
-    html = (
-        f"<p>The base scenario and each named stress, simulated with the same {run.base.paths:,} paths and seed "
-        f"{run.base.seed} (common random numbers). Probabilities ± one standard error.</p><ul>{described}</ul>"
-        "<table class=\"data\"><thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in head) + "</tr></thead><tbody>"
-        + "".join(body) + "</tbody></table>"
-    )
-    figures = []
-    try:
-        import plotly.graph_objects as go
-
-        names = ["base", *run.results]
-        fig = go.Figure()
-        for loan_id in run.base.loans:
-            fig.add_bar(name=f"{loan_id} P(default)", x=names,
-                        y=[(run.base if n == "base" else run.results[n]).loans[loan_id].p_default for n in names])
-        fig.update_layout(barmode="group", title="P(default) by stress", yaxis_tickformat=".0%", height=420)
-        figures.append(fig)
-    except ImportError:  # pragma: no cover - plotly comes with the report
-        pass
-    text = None
-    if scenario is not None and Path(scenario).is_file():
-        text = Path(scenario).read_text(encoding="utf-8")
-    section = ReportSection(title="Named stresses", html=html, figures=figures)
-    return write_report(run.base, model, out / "report.html", scenario_text=text, extra_sections=[section])
+    text = Path(scenario).read_text(encoding="utf-8") if scenario is not None and Path(scenario).is_file() else None
+    return write_stress_report(run, model, out / "report.html", scenario_text=text)
 
 
 # -- searches -------------------------------------------------------------------------------------
