@@ -4,6 +4,7 @@ in-process through the app (the kernels stay compiled between commands)."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -117,13 +118,25 @@ def test_size_trigger_and_errors(single, tmp_path):
 
 
 def test_sensitivities_and_debt_service(single, tmp_path):
-    result = _ok("sensitivities", single, "--only", "trigger", "--only", "volatility", "-n", "1000", "--batches", "2", "-o", str(tmp_path))
-    assert "Sensitivities" in result.stdout and "Debt service" in result.stdout
+    result = _ok("sensitivities", single, "--only", "trigger", "--only", "volatility", "-n", "1024", "--seed", "3",
+                 "--metric", "acme-loan.p_margin_call", "-o", str(tmp_path))
+    assert "Sensitivities of acme-loan P(margin call)" in result.stdout and "Debt service" in result.stdout
     data = json.loads((tmp_path / "sensitivities.json").read_text())
     assert {r["kind"] for r in data["sensitivities"]} == {"trigger", "volatility"}
+    assert data["paths"] == 1024 and data["seed"] == 3
     assert data["debt_service"][0]["who"] == "acme-loan"
-    assert "breakeven" in _ok("debt-service", single).stdout
+    # one table, ranked by the metric: its first row is the bump with the largest swing
+    rows = sorted((r for r in data["sensitivities"] if r["metric"] == "acme-loan.p_margin_call"), key=lambda r: -r["swing"])
+    first = next(line for line in result.stdout.splitlines() if re.match(r"│\s+1 │", line))
+    assert rows[0]["bump"] in first
+    assert result.stdout.count("Sensitivities of") == 1
+    assert (tmp_path / "sensitivities.html").stat().st_size < 2_000_000
     assert "unknown kind" in _error("sensitivities", single, "--only", "vega")
+    assert "not a metric" in _error("sensitivities", single, "--only", "volatility", "-n", "1024", "--metric", "acme-loan.p_call")
+    debt = _ok("debt-service", single, "--paths", "5000", "--seed", "2", "--out", str(tmp_path / "debt"))
+    assert "breakeven" in debt.stdout
+    written = json.loads((tmp_path / "debt" / "debt-service.json").read_text())
+    assert written["draws"] == 5000 and written["seed"] == 2 and written["debt_service"][0]["who"] == "acme-loan"
 
 
 def test_calibrate(tmp_path):

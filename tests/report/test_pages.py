@@ -1,5 +1,5 @@
-"""The stress report: every comparison drawn per run with ± SE error bars, in the report's theme,
-with captions, under 2 MB."""
+"""The stress report and the sensitivities page: every comparison drawn per run with ± SE error
+bars, in the report's theme, with captions; a ranked tornado and one table; each under 2 MB."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from margincall.analysis.results import SimulationResult
+from margincall.analysis.sensitivities import sensitivities
 from margincall.analysis.stress import StressRun, parse_stress, run_stresses
 from margincall.model.scenario import Scenario
-from margincall.report import write_stress_report
+from margincall.report import render_sensitivity_report, write_sensitivity_report, write_stress_report
 from margincall.report._stress import BASE_CASE
 
 Run = tuple[Scenario, str, SimulationResult]  # the fixtures of conftest.py: scenario, its text, result
@@ -99,3 +100,32 @@ def test_stress_report_says_which_case_each_chart_shows(stress_html: str) -> Non
         else:
             assert "standard error" in caption and "common random numbers" in caption
     assert stress_html.index('id="extra-1"') < stress_html.index('id="loan-1"')  # the comparison comes first
+
+
+@pytest.fixture(scope="module")
+def sensitivity_report(two_loans: Run):
+    return sensitivities(two_loans[0], paths=2048, seed=2, kinds=["volatility", "trigger"])
+
+
+def test_sensitivities_page_has_a_ranked_tornado_and_one_table(two_loans: Run, sensitivity_report, tmp_path: Path) -> None:
+    path = write_sensitivity_report(sensitivity_report, two_loans[0], tmp_path, metric="acme-loan.p_margin_call")
+    assert path.name == "sensitivities.html" and path.stat().st_size < 2_000_000
+    html = path.read_text(encoding="utf-8")
+    graphs = _graphs(html)
+    first = next(iter(graphs))
+    assert first == "fig-tornado-acme-loan-p-margin-call"
+    assert len(graphs) == len(sensitivity_report.metrics)
+    tornado = graphs[first]
+    lowered, raised = tornado["data"]
+    ranked = sensitivity_report.ranked("acme-loan.p_margin_call")
+    assert lowered["y"] == raised["y"] and len(lowered["y"]) == len(ranked)
+    swings = [abs((u or 0) - (d or 0)) for d, u in zip(lowered["x"], raised["x"])]
+    assert swings == sorted(swings, reverse=True) or max(abs(a - b) for a, b in zip(swings, sorted(swings, reverse=True))) < 0.02
+    assert tornado["layout"]["xaxis"]["title"]["text"].endswith("(percentage points)")
+    assert all(e >= 0 for e in raised["error_x"]["array"]) and raised["error_x"]["visible"]
+    tables = re.findall(r'<figure class="table" id="sensitivity-table">(.*?)</figure>', html, re.DOTALL)
+    assert len(tables) == 1
+    rows = re.findall(r"<tr><th scope=\"row\">(\d+)</th><th scope=\"row\">([^<]+)</th>", tables[0])
+    assert [name for _, name in rows] == [r.bump for r in ranked]
+    assert html.count("How to read it.") == len(graphs)
+    assert render_sensitivity_report(sensitivity_report, two_loans[0]).count("fig-tornado-borrower-p-default") >= 1

@@ -92,11 +92,14 @@ def test_report_renders_offline_in_chromium(two_loans: Run, tmp_path: Path) -> N
     _open_offline(report, tmp_path)
 
 
-def test_stress_report_renders_offline_in_chromium(two_loans: Run, tmp_path: Path) -> None:
+def test_stress_and_sensitivity_pages_render_offline_in_chromium(two_loans: Run, tmp_path: Path) -> None:
+    from margincall.analysis.sensitivities import sensitivities
     from margincall.analysis.stress import parse_stress, run_stresses
-    from margincall.report import write_stress_report
+    from margincall.report import write_sensitivity_report, write_stress_report
 
     scenario, text, _ = two_loans
     crash = parse_stress("name: crash\nshocks:\n  - {asset: acme, change: -0.4, day: 0}\n")
     run = run_stresses(scenario, [crash], paths=1024, seed=1)
     _open_offline(write_stress_report(run, scenario, tmp_path / "stress.html", scenario_text=text), tmp_path)
+    report = sensitivities(scenario, paths=1024, seed=1, kinds=["volatility"])
+    _open_offline(write_sensitivity_report(report, scenario, tmp_path / "sensitivities.html"), tmp_path)

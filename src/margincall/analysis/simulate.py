@@ -46,11 +46,13 @@ def run_statistics(
     batch_blocks: int | None = None,
     progress: Progress | None = None,
     compiled: bool = True,
+    block_paths: int = BLOCK_PATHS,
 ) -> RunStatistics:
     """Run blocks [first_block, first_block + n_blocks) of a `paths`-path run and return their
     mergeable statistics. The blocks are processed in batches of `batch_blocks`, each spread over
-    `threads` threads; neither changes the numbers."""
-    total_blocks = math.ceil(paths / BLOCK_PATHS)
+    `threads` threads; neither changes the numbers. `block_paths` is the size of a block (the
+    unit whose sums are kept apart): it changes no total, only how finely the sums are split."""
+    total_blocks = math.ceil(paths / block_paths)
     if n_blocks is None:
         n_blocks = total_blocks - first_block
     threads = threads or numba.config.NUMBA_NUM_THREADS
@@ -70,9 +72,9 @@ def run_statistics(
         count = min(batch_blocks, first_block + n_blocks - start)
         fresh = allocate_outputs(count, 0, n_assets, n_loans, rec.horizon, len(rec.rec_days))
         out = fresh._replace(**{name: getattr(shared, name) for name in HIST_FIELDS})
-        runner(inputs.market, inputs.loans, inputs.borrower, rec, np.uint64(seed), start, count, BLOCK_PATHS, paths, n_slots, out, log, log_n)
+        runner(inputs.market, inputs.loans, inputs.borrower, rec, np.uint64(seed), start, count, block_paths, paths, n_slots, out, log, log_n)
         parts.append({name: getattr(out, name) for name in BLOCK_FIELDS})
-        done += min((start + count) * BLOCK_PATHS, paths) - start * BLOCK_PATHS
+        done += min((start + count) * block_paths, paths) - start * block_paths
         if progress is not None:
             progress(done, paths)
     return RunStatistics(

@@ -432,16 +432,19 @@ def size(
 
 def sensitivities(
     scenario: ScenarioArg = None,
-    paths: Annotated[int, _paths_opt("split into --batches batches; default 40,000")] = 40_000,
+    paths: Annotated[int, _paths_opt("default 8,192; the same paths for the base and every bumped variant")] = 8_192,
     seed: SeedOpt = 0,
-    batches: Annotated[int, typer.Option("--batches", min=2, help="Independent batches for the standard errors (seeds seed, seed+1, ...).")] = 8,
+    metric: Annotated[
+        str, typer.Option("--metric", help="Rank the inputs by their effect on this metric, e.g. borrower.p_default or LOAN.expected_loss.")
+    ] = "borrower.p_default",
     only: Annotated[
         Optional[list[str]], typer.Option("--only", help="Kinds of bump: volatility, correlation, drift, haircut, trigger (repeat); default: all.")
     ] = None,
-    out: Annotated[Optional[Path], _out_opt("sensitivities.json")] = None,
+    out: Annotated[Optional[Path], _out_opt("sensitivities.json and sensitivities.html (tornado charts and the table)")] = None,
     threads: ThreadsOpt = None,
 ) -> None:
-    """The change of each headline metric for a bump of each volatility, correlation, drift, haircut and trigger."""
+    """Which inputs matter: each volatility, correlation, drift, haircut and trigger lowered and raised,
+    ranked by the change of one metric (a tornado), with common random numbers and standard errors."""
     from margincall.analysis.sensitivities import sensitivities as run_sensitivities
 
     try:
@@ -449,48 +452,42 @@ def sensitivities(
         with _bar("bumps") as bar:
             task = bar.add_task("simulations", total=None)
             report = run_sensitivities(
-                model, paths=paths, seed=seed, batches=batches, kinds=only, threads=threads,
+                model, paths=paths, seed=seed, kinds=only, threads=threads,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
-        for table in sensitivity_tables(report):
-            _console().print(table)
+        _console().print(sensitivity_table(report, metric))
         for note in report.notes:
             _say(f"note: {note}")
+        others = [m for m in report.metrics if m != metric]
+        _say(f"{report.simulations} simulations in {report.elapsed_seconds:.1f} s; rank by another metric with --metric: {', '.join(others)}")
         _console().print(debt_service_table(report.debt_service, model.currency))
         _say("debt service: the probability follows the scenario's market law (its fair values and shocks) and ignores the borrower's actions")
         if out is not None:
+            from margincall.report import write_sensitivity_report
+
             _say(f"wrote {_write_json(out / 'sensitivities.json', report.to_dict())}")
+            _say(f"wrote {write_sensitivity_report(report, model, out / 'sensitivities.html', metric=metric)}")
     except _errors() as exc:
         _fail(exc)
 
 
-def sensitivity_tables(report: Any) -> list[Table]:
-    by_scope: dict[str, list[str]] = {}
-    for metric in report.base:
-        scope, _, name = metric.rpartition(".")
-        by_scope.setdefault(scope, []).append(name)
-    table_data = report.table()
-    tables = []
-    for scope, names in by_scope.items():
-        table = Table(title=f"Sensitivities — {scope} ({report.paths:,} paths in {report.batches} batches, seed {report.seed}): change for the bump ± SE")
-        table.add_column("bump")
-        table.add_column("difference")
-        for name in names:
-            table.add_column(name, justify="right")
-        table.add_row("base", "", *[_metric(n, report.base[f"{scope}.{n}"]) for n in names], end_section=True)
-        for bump, cells in table_data.items():
-            first = next(iter(cells.values()))
-            table.add_row(bump, first.method, *[_change(n, cells[f"{scope}.{n}"].change, cells[f"{scope}.{n}"].se) for n in names])
-        tables.append(table)
-    return tables
+def sensitivity_table(report: Any, metric: str) -> Table:
+    """One table: the inputs ranked by their effect on `metric` (largest first), with the metric's
+    change when each is lowered and raised, ± SE."""
+    from margincall.report import bump_label, change_text, metric_label
 
-
-def _change(metric: str, change: float, se: float) -> str:
-    if metric.startswith("p_"):
-        return f"{change * 100:+.2f} ± {se * 100:.2f} pp"
-    from margincall.cli.render import money
-
-    return f"{'+' if change >= 0 else '-'}{money(abs(change))} ± {money(se)}"
+    rows = report.ranked(metric)  # a clear error for an unknown metric
+    cur = report.currency
+    base = report.base[metric]
+    shown = _prob(base) if metric.rpartition(".")[2].startswith("p_") else _money(base)
+    table = Table(title=f"Sensitivities of {metric_label(metric)} (base {shown}): {report.paths:,} paths a variant, seed {report.seed}, "
+                        "common random numbers; ranked by the change between lowered and raised")
+    for column in ("#", "input value (lowered / raised)", "lowered", "raised", "swing"):
+        table.add_column(column, justify="left" if column.startswith("input") else "right")
+    for rank, row in enumerate(rows, start=1):
+        table.add_row(str(rank), bump_label(row), change_text(metric, row.down_change, row.down_se, cur),
+                      change_text(metric, row.up_change, row.up_se, cur), change_text(metric, row.swing, None, cur).lstrip("+"))
+    return table
 
 
 def debt_service_table(rows: list[Any], currency: str) -> Table:
@@ -507,14 +504,26 @@ def debt_service_table(rows: list[Any], currency: str) -> Table:
     return table
 
 
-def debt_service_command(scenario: ScenarioArg = None, seed: SeedOpt = 0) -> None:
+def debt_service_command(
+    scenario: ScenarioArg = None,
+    paths: Annotated[int, typer.Option("--paths", "-n", min=1, help="Draws of the Monte Carlo for a pool of several assets (default 200,000; "
+                                        "a pool of one asset is in closed form).")] = 200_000,
+    seed: SeedOpt = 0,
+    out: Annotated[Optional[Path], _out_opt("debt-service.json")] = None,
+) -> None:
     """For each loan, the collateral growth a year that pays its interest, and the probability that the collateral beats it."""
+    from dataclasses import asdict
+
     from margincall.analysis.sensitivities import debt_service
 
     try:
         model = _main()._load(scenario)
-        _console().print(debt_service_table(debt_service(model, seed=seed), model.currency))
+        rows = debt_service(model, seed=seed, draws=paths)
+        _console().print(debt_service_table(rows, model.currency))
         _say("the probability follows the scenario's market law (fair values and shocks) and ignores the borrower's actions")
+        if out is not None:
+            data = {"scenario": model.name, "currency": model.currency, "draws": paths, "seed": seed, "debt_service": [asdict(d) for d in rows]}
+            _say(f"wrote {_write_json(out / 'debt-service.json', data)}")
     except _errors() as exc:
         _fail(exc)
 
