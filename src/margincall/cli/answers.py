@@ -338,11 +338,15 @@ def reverse(
         )
         _console().print(_curve_table(result, f"Reverse stress along {direction} ({paths:,} paths, seed {seed})", "shock", lambda x: f"{x:+.3%}"))
         t = result.target
-        _say(f"smallest shock reaching {t.text}: {result.value:+.2%} ({', '.join(f'{a} {m:+.2%}' for a, m in result.moves.items())})"
-             + (f" on day {day}" if day else "") + (f" over {over_days} days" if over_days > 1 else ""))
+        if result.no_shock_needed:
+            _say(f"no shock is needed: {t.text} already holds in the scenario as it is "
+                 f"({t.metric} {_metric(t.metric, result.metric, result.metric_se)} without a shock)")
+        else:
+            _say(f"smallest shock reaching {t.text}: {result.value:+.2%} ({', '.join(f'{a} {m:+.2%}' for a, m in result.moves.items())})"
+                 + (f" on day {day}" if day else "") + (f" over {over_days} days" if over_days > 1 else ""))
         _say(f"  {t.metric} there: {_metric(t.metric, result.metric, result.metric_se)}; "
              f"band from the simulation error (± 2 SE contains the target): {result.low:+.2%} .. {result.high:+.2%}")
-        _say_notes(result.note, result.se_note)
+        _say_notes(None if result.no_shock_needed else result.note, result.se_note)
         _print_events(result.events, f"{len({e.path for e in result.events})} paths with the target's event")
         if out is not None:
             _say(f"wrote {_write_json(out / 'reverse.json', result.to_dict())}")
