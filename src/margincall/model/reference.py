@@ -12,7 +12,7 @@ import datetime as dt
 import inspect
 import types
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal
 
 import annotated_types
@@ -56,7 +56,34 @@ def scenario_reference(root: type[BaseModel] = Scenario) -> list[SectionDoc]:
     """One section per model reachable from `root`, depth first, in field order."""
     sections: list[SectionDoc] = []
     _walk(root, "", sections, ())
-    return sections
+    # a model found at several paths (the shorthand's `borrower` and a book's `borrowers.<id>`) is
+    # documented once, at its first path; the others refer to it
+    first: dict[str, str] = {}
+    kept: list[SectionDoc] = []
+    moved: dict[str, str] = {}
+    for section in sections:
+        if section.model in first and section.path:
+            moved[section.path] = first[section.model]
+        else:
+            first.setdefault(section.model, section.path)
+            kept.append(section)
+    if not moved:
+        return kept
+    out = []
+    for section in kept:
+        if any(section.path.startswith(m + ".") or section.path.startswith(m + "[") for m in moved):
+            continue  # below a model documented elsewhere
+        fields = tuple(
+            replace(f, meaning=_refer(f.meaning, moved)) for f in section.fields
+        )
+        out.append(replace(section, fields=fields))
+    return out
+
+
+def _refer(meaning: str, moved: dict[str, str]) -> str:
+    for path, target in moved.items():
+        meaning = meaning.replace(f"Fields under `{path}`.", f"Fields under `{path}`: the same as under `{target}`.")
+    return meaning
 
 
 def _walk(model: type[BaseModel], prefix: str, sections: list[SectionDoc], stack: tuple[type, ...]) -> None:
