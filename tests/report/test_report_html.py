@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import pytest
 
 from margincall.analysis.results import SimulationResult
-from margincall.model.scenario import Asset, Borrower, CashFlow, Loan, Scenario, Shock
+from margincall.model.scenario import Asset, Borrower, CashFlow, Lender, Loan, Scenario, Shock
 from margincall.report import Chart, ReportSection, describe, input_tables, render_report, write_report
 from margincall.report._format import binomial_se, probability
 
@@ -182,8 +182,8 @@ def test_inputs_cover_every_field_of_the_schema(two_loans: Run, two_html: str) -
     scenario = two_loans[0]
     tables = {t.title: t for t in input_tables(scenario)}
     keys = {row[0] for t in tables.values() for row in t.rows}
-    for model, skip in ((Asset, set()), (Loan, set()), (Borrower, {"cash_flows"}),
-                        (Scenario, {"assets", "correlation", "shocks", "borrower", "loans"})):
+    for model, skip in ((Asset, set()), (Loan, set()), (Borrower, {"cash_flows"}), (Lender, set()),
+                        (Scenario, {"assets", "correlation", "shocks", "borrower", "borrowers", "lenders", "loans"})):
         for name in model.model_fields:
             if name in skip:
                 continue
@@ -236,3 +236,22 @@ def test_extra_sections(single: Run) -> None:
     assert "<p id='stress-note'>from the stress command</p>" in html
     assert 'id="fig-extra-bar"' in html and html.count(BUNDLE_MARK) == 1
     assert "A bar of height one, to read as such." in html
+
+
+def test_inputs_and_words_of_a_book() -> None:
+    """A scenario as a book: each borrower, each lender and the cash flows of all borrowers shown."""
+    import margincall
+
+    scenario = margincall.load_scenario(Path(__file__).parent / "data" / "book.yaml")
+    tables = {t.title: t for t in input_tables(scenario)}
+    assert tables["Borrowers"].header[1:3] == ["alpha", "beta"]
+    assert tables["Lenders"].header[1:3] == ["bank", "fund"]
+    holdings = {row[0]: row[1:3] for row in tables["Borrowers"].rows}["holdings"]
+    assert holdings == ["acme: 100,000,000, co: 1,000,000", "acme: 20,000,000"]
+    flows = tables["Scheduled cash flows"]
+    assert flows.header[1] == "borrower" and flows.rows[0][1] == "beta"
+    loans = {row[0]: row[1:3] for row in tables["Loans and their covenants"].rows}
+    assert loans["borrower"] == ["alpha", "beta"] and loans["lender"] == ["bank", "fund"]
+    text = " ".join(describe(scenario))
+    assert "alpha holds 2 stakes worth USD 1.05 bn" in text and "beta has USD 50 m of cash" in text
+    assert "LTV on day 0, before shocks: 60.0%" in text  # 300 m on half of 100 m shares at 10

@@ -131,7 +131,11 @@ def number(x: object, digits: int = 4) -> str:
     if isinstance(x, int):
         return f"{x:,}"
     if isinstance(x, float):
-        return f"{x:.{digits}g}" if math.isfinite(x) else "—"
+        if not math.isfinite(x):
+            return "—"
+        if x.is_integer() and abs(x) >= 1e4:
+            return f"{int(x):,}"  # 100,000,000 shares, not 1e+08
+        return f"{x:.{digits}g}"
     return str(x)
 
 

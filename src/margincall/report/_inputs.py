@@ -8,12 +8,13 @@ left unset shows the value the engine uses in its place (a horizon of 756 days, 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import typing
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
-from margincall.model.scenario import Asset, Borrower, IndexRate, Loan, Scenario
+from margincall.model.scenario import Asset, Borrower, IndexRate, Lender, Loan, Scenario
 from margincall.model.units import unit_of
 from margincall.report._format import money_exact, number
 
@@ -34,7 +35,21 @@ def _derived(model: str, path: str, scenario: Scenario, entity: BaseModel, key: 
             return show(entity.accepted_haircuts) + " (0 on each pledged asset)"
     if model == "Scenario" and path.startswith("market."):
         return "gbm (the default)" if path == "market.model" else "not used by gbm"
+    if model == "Loan" and isinstance(entity, Loan) and path == "borrower":
+        book = scenario.book()
+        return f"{book.loan_borrower[key]} (the only borrower)"
+    if model == "Asset" and isinstance(entity, Asset) and path == "price" and entity.value is not None:
+        return "the value: the holding is one unit"
     return None
+
+
+_DEFAULT = re.compile(r"\b[Dd]efault:\s*([^;.]+)")
+
+
+def _unset(description: str) -> str:
+    """What an input left unset means, from its description (`default: the term`), else `none`."""
+    match = _DEFAULT.search(description)
+    return f"not set: {match.group(1).strip()}" if match else "none"
 
 
 @dataclass(frozen=True)
@@ -50,27 +65,34 @@ class Table:
 
 
 def input_tables(scenario: Scenario) -> list[Table]:
-    """Tables of the whole scenario: run settings, assets, correlation, shocks, borrower, cash flows, loans."""
-    cur = scenario.currency
-    parts = frozenset({"assets", "correlation", "shocks", "borrower", "loans"})  # tables of their own
+    """Tables of the whole scenario: run settings, assets, correlation, shocks, borrowers, cash flows,
+    lenders, loans (a one-borrower file shows its borrower, and the lenders its loans name, with
+    their default terms)."""
+    book = scenario.book()
+    parts = frozenset({"assets", "correlation", "shocks", "borrower", "borrowers", "lenders", "loans"})  # tables of their own
     settings = _entity_table("Run settings", {"scenario": scenario}, Scenario, scenario, skip=parts)
+    assets = "Assets (the borrower's holdings)" if scenario.shorthand else "Assets (markets)"
+    lenders = "Lenders" + (" (the loans' lender labels, with default terms)" if scenario.lenders is None else "")
     tables = [
         settings,
-        _entity_table("Assets (the borrower's holdings)", dict(scenario.assets), Asset, scenario, css_id="inputs-assets"),
+        _entity_table(assets, dict(scenario.assets), Asset, scenario, css_id="inputs-assets"),
         _correlation_table(scenario),
         _shocks_table(scenario),
-        _entity_table("Borrower", {"borrower": scenario.borrower}, Borrower, scenario, skip=frozenset({"cash_flows"})),
+        _entity_table("Borrower" if len(book.borrowers) == 1 else "Borrowers", dict(book.borrowers), Borrower, scenario,
+                      skip=frozenset({"cash_flows"})),
         _cash_flow_table(scenario),
+        _entity_table(lenders, dict(book.lenders), Lender, scenario),
         _entity_table("Loans and their covenants", dict(scenario.loans), Loan, scenario, css_id="inputs-loans"),
     ]
     return tables
 
 
 def _nested_model(annotation: object) -> type[BaseModel] | None:
-    """The pydantic model of an optional nested field (`Jumps | None` -> Jumps), else None."""
-    for arg in typing.get_args(annotation) or (annotation,):
-        if isinstance(arg, type) and issubclass(arg, BaseModel) and arg is not IndexRate:
-            return arg
+    """The pydantic model of a nested field that holds a model or nothing (`Jumps | None` -> Jumps);
+    None for any other field, one that may also hold a number or a switch (`bool | CrossDefault`)."""
+    args = [a for a in (typing.get_args(annotation) or (annotation,)) if a is not type(None)]
+    if len(args) == 1 and isinstance(args[0], type) and issubclass(args[0], BaseModel):
+        return args[0]
     return None
 
 
@@ -102,10 +124,12 @@ def show(value: object) -> str:
     """An input value as text: exact numbers, `a: 1, b: 0.5` for maps, `index + spread` for a floating rate."""
     if isinstance(value, IndexRate):
         return f"{number(value.index, 6)} + {number(value.spread, 6)} = {number(value.annual, 6)} (index + spread)"
+    if isinstance(value, BaseModel):
+        return show(dict(value))
     if isinstance(value, dict):
-        return ", ".join(f"{k}: {show(v)}" for k, v in value.items()) if value else "—"
+        return ", ".join(f"{k}: {show(v)}" for k, v in value.items()) if value else "none"
     if isinstance(value, list | tuple):
-        return ", ".join(show(v) for v in value) if value else "—"
+        return ", ".join(show(v) for v in value) if value else "none"
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, float):
@@ -124,7 +148,7 @@ def _entity_table(title: str, entities: dict[str, BaseModel], model: type[BaseMo
             value = _value(entity, path)
             derived = _derived(model.__name__, path, scenario, entity, key) if value is None else None
             if value is None:
-                values.append(derived if derived is not None else "none")
+                values.append(derived if derived is not None else _unset(description))
             elif unit.startswith(cur) and isinstance(value, int | float) and not isinstance(value, bool):
                 values.append(money_exact(value, cur))
             else:
@@ -164,17 +188,22 @@ def _shocks_table(scenario: Scenario) -> Table:
 
 
 def _cash_flow_table(scenario: Scenario) -> Table:
+    """Every borrower's scheduled cash flows (with a borrower column in a book of several), with
+    their grace periods."""
     from margincall.model.scenario import CashFlow
 
-    units = {name: unit_of(CashFlow, name, scenario.currency) for name in ("day", "amount")}
-    rows = [
-        [str(i + 1), show(f.day), str(scenario.day_number(f.day)), money_exact(f.amount, scenario.currency), f.label or "—"]
-        for i, f in enumerate(scenario.borrower.cash_flows)
-    ]
+    units = {name: unit_of(CashFlow, name, scenario.currency) for name in ("day", "amount", "grace_days")}
+    book = scenario.book()
+    several = len(book.borrowers) > 1
+    rows = []
+    for borrower_id, borrower in book.borrowers.items():
+        for f in borrower.cash_flows:
+            rows.append([str(len(rows) + 1), *([borrower_id] if several else []), show(f.day), str(scenario.day_number(f.day)),
+                         money_exact(f.amount, scenario.currency), number(f.grace_days), f.label or "none"])
     return Table(
-        title="Borrower's scheduled cash flows",
-        header=["#", f"day ({units['day']})", "trading day",
-                f"amount ({units['amount']})", "label"],
+        title="Scheduled cash flows" if several else "Borrower's scheduled cash flows",
+        header=["#", *(["borrower"] if several else []), f"day ({units['day']})", "trading day",
+                f"amount ({units['amount']})", f"grace ({units['grace_days']})", "label"],
         rows=rows,
         note="" if rows else "No scheduled cash flows.",
     )

@@ -105,7 +105,7 @@ def render_report(
     borrower = result.borrower
     secured = [loan_id for loan_id, r in result.loans.items() if r.secured]
     borrower_charts = [
-        charts.liquidity_chart(borrower, scenario.borrower, cur),
+        charts.liquidity_chart(borrower, next(iter(scenario.book().borrowers.values())), cur),
         charts.cash_fan(borrower, cur, axis),
         charts.sales_chart(borrower, cur, axis),
         charts.called_together_heatmap(borrower, result.paths, secured),
@@ -243,7 +243,7 @@ def _loan_view(index: int, loan_id: str, r: LoanResult, scenario: Scenario, resu
          if r.breakeven_growth is not None else "—"],
     ]
     if loan is not None and loan.secured:
-        rows.insert(3, ["LTV on day 0, before shocks", percent(day0_ltv(scenario, loan), 1)])
+        rows.insert(3, ["LTV on day 0, before shocks", percent(day0_ltv(scenario, loan, loan_id), 1)])
         levels = (loan.cure_ltv, loan.margin_call_ltv, loan.liquidation_ltv)
         rows.insert(4, ["cure / call / liquidation LTV", " / ".join(percent(level, 1) for level in levels)])
     summary = Table(title=f"{loan_id}", header=["measure", "value"], rows=rows)
