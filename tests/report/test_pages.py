@@ -89,6 +89,7 @@ def test_stress_report_says_which_case_each_chart_shows(stress_html: str) -> Non
         theme = theme or template
         assert template == theme, f"{div_id}: one theme throughout"
     assert f"<h2>Loan acme-loan — {BASE_CASE}</h2>" in stress_html and f"<h2>Borrower — {BASE_CASE}</h2>" in stress_html
+    assert f"<figcaption>Headline — {BASE_CASE}</figcaption>" in stress_html
     captions = re.findall(r'<figure class="chart" id="([^"]+)-chart">.*?<figcaption class="caption">(.*?)</figcaption>',
                           stress_html, re.DOTALL)
     assert len(captions) == len(graphs)

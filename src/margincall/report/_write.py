@@ -116,7 +116,7 @@ def render_report(
         "result": result,
         "case": case,
         "words": describe(scenario),
-        "headline": _headline(result),
+        "headline": replace(_headline(result), title=f"Headline — {case}") if case else _headline(result),
         "loans": loans,
         "borrower_summary": _borrower_table(borrower, result.paths, cur),
         "borrower_charts": [_labelled(replace(c, div_id=f"fig-{c.div_id}"), case) for c in borrower_charts],
