@@ -17,6 +17,7 @@ from margincall.analysis.calibrate import (
     bootstrap_drawdowns,
     calibrate,
     max_drawdown,
+    price_columns,
     read_prices,
     rolling_drawdowns,
 )
@@ -206,3 +207,65 @@ def test_a_bootstrap_of_the_dot_com_bust_reproduces_its_drawdowns(real_prices):
     assert _ks(real, boot) <= np.percentile(distances, 95)
     # and the two medians are close in absolute terms too
     assert abs(np.median(boot) - np.median(real)) < 0.1
+
+
+@pytest.mark.parametrize(
+    ("names", "kept", "skipped"),
+    [
+        (["Open", "High", "Low", "Close", "Adj Close", "Volume"], ["Close"], ["Open", "High", "Low", "Adj Close", "Volume"]),
+        (["Open", "High", "Low", "Adj Close", "Volume"], ["Adj Close"], ["Open", "High", "Low", "Volume"]),
+        (["AAPL Close", "AAPL Volume", "MSFT Close", "MSFT_High", "msft_vol"], ["AAPL Close", "MSFT Close"],
+         ["AAPL Volume", "MSFT_High", "msft_vol"]),
+        (["Close_AAPL", "Adj_Close_AAPL", "Open_AAPL", "Close_MSFT"], ["Close_AAPL", "Close_MSFT"], ["Adj_Close_AAPL", "Open_AAPL"]),
+        (["openai", "arm", "nasdaq"], ["openai", "arm", "nasdaq"], []),  # asset names are never field words
+        (["High", "Low"], ["High", "Low"], []),  # no close to prefer: both kept, the user chooses
+        (["Price", "Open Interest", "Trades"], ["Price"], ["Open Interest", "Trades"]),
+    ],
+)
+def test_price_columns_rule(names, kept, skipped):
+    chosen, why = price_columns(names)
+    assert chosen == kept
+    assert list(why) == skipped
+    assert all(why.values())
+
+
+def test_read_prices_skips_what_is_not_a_price_and_says_why(tmp_path):
+    path = tmp_path / "ohlcv.csv"
+    rng = np.random.default_rng(5)
+    n = 60
+    close = 100 * np.exp(np.cumsum(0.01 * rng.standard_normal(n)))
+    lines = ["Date,Ticker,Open,High,Low,Close,Adj Close,Volume"]
+    for d, c in zip(_business_days(n), close):
+        lines.append(f"{d},ACME,{c * 0.99:.4f},{c * 1.01:.4f},{c * 0.98:.4f},{c:.4f},{c * 0.97:.4f},{int(rng.integers(1, 9) * 1e6)}")
+    path.write_text("\n".join(lines) + "\n")
+    history = read_prices(path)
+    assert history.names == ["Close"]
+    assert list(history.skipped) == ["Ticker", "Open", "High", "Low", "Adj Close", "Volume"]
+    assert history.skipped["Ticker"] == "holds no numbers"
+    assert "volume" in history.skipped["Volume"] and "'Close'" in history.skipped["Open"]
+    np.testing.assert_allclose(history.prices[:, 0], np.round(close, 4))
+    cal = calibrate(history)
+    assert list(cal.assets) == ["Close"] and cal.to_dict()["skipped_columns"] == history.skipped
+    assert "# column 'Volume' not used" in cal.yaml_fragment()
+    told = read_prices(path, columns=["Adj Close", "Open"])  # what the caller names is used as is
+    assert told.names == ["Adj Close", "Open"] and told.skipped == {}
+    with pytest.raises(CalibrationError, match="no price column besides the dates.*Volume.*--columns"):
+        only = tmp_path / "volume.csv"
+        only.write_text("date,Volume\n2020-01-01,5\n2020-01-02,6\n")
+        read_prices(only)
+
+
+def test_real_ohlcv_file_uses_the_close(tmp_path):
+    """The NASDAQ file as a data vendor ships it (Open, High, Low, Close, Volume, Adj Close)."""
+    pytest.importorskip("arch.data.nasdaq", reason="arch (a test dependency) ships the NASDAQ series offline")
+    from arch.data import nasdaq
+
+    frame = nasdaq.load()
+    path = tmp_path / "nasdaq.csv"
+    frame.to_csv(path, index_label="Date")
+    history = read_prices(path)
+    assert history.names == ["Close"]
+    assert set(history.skipped) == {"Open", "High", "Low", "Volume", "Adj Close"}
+    cal = calibrate(history)
+    assert 0.20 < cal.assets["Close"].total_volatility < 0.30
+

@@ -169,7 +169,10 @@ def test_reverse_stress_finds_the_closed_form_shock(one_loan):
 
 def test_reverse_stress_met_without_a_shock(one_loan):
     result = reverse_stress(one_loan, "p_margin_call>=0.0005", "acme", paths=2000, seed=1, trace_paths=0)
-    assert result.value == 0.0 and result.note and "met at the end" in result.note
+    assert result.value == 0.0 and result.no_shock_needed and result.to_dict()["no_shock_needed"]
+    assert "already holds without a shock" in result.note and result.metric >= 0.0005
+    needs_one = reverse_stress(one_loan, "p_margin_call>=0.5", "acme", paths=2000, seed=1, trace_paths=0)
+    assert needs_one.value < 0.0 and not needs_one.no_shock_needed
 
 
 def test_reverse_stress_that_no_shock_reaches(one_loan):

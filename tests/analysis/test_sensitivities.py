@@ -10,6 +10,7 @@ from scipy.stats import norm
 
 import margincall
 from margincall.analysis.sensitivities import (
+    DEFAULT_SIZES,
     bumps,
     debt_service,
     p_log_growth_at_least,
@@ -85,37 +86,88 @@ def test_bumps_and_what_is_skipped():
     scenario = margincall.parse_scenario(TRIANGLE)
     found, notes = bumps(scenario)
     methods = {b.name: b.method for b in found}
-    assert methods["volatility a +0.01"] == "forward"  # a volatility of 0 cannot go down
-    assert methods["volatility b +0.01"] == "central"
-    assert methods["haircut ab/a +0.05"] == "forward"
-    assert methods["haircut ab/c +0.05"] == "central"  # an accepted top-up asset is bumped too
+    assert methods["volatility a"] == "forward"  # a volatility of 0 cannot go down
+    assert methods["volatility b"] == "central"
+    assert methods["haircut ab/a"] == "forward"
+    assert methods["haircut ab/c"] == "central"  # an accepted top-up asset is bumped too
     # the correlation matrix sits near the edge of positive semi-definiteness
-    assert methods["correlation a/b +0.05"] == "backward"
-    assert methods["correlation b/c +0.05"] == "forward"
+    assert methods["correlation a/b"] == "backward"
+    assert methods["correlation b/c"] == "forward"
     assert any("correlation a/b" in n and "positive semi-definite" in n for n in notes)
-    assert "cure_ltv c-loan +0.01" in methods and "liquidation_ltv ab +0.01" in methods
+    assert "cure_ltv c-loan" in methods and "liquidation_ltv ab" in methods
     assert all(b.kind == "trigger" for b in found if "ltv" in b.name)
+    sizes = {b.kind: b.size for b in found}
+    assert sizes == DEFAULT_SIZES
+    vol_b = next(b for b in found if b.name == "volatility b")
+    assert (vol_b.field, vol_b.value) == ("assets.b.volatility", 0.3)
+    assert vol_b.up.assets["b"].volatility == pytest.approx(0.35) and vol_b.down.assets["b"].volatility == pytest.approx(0.25)
     with pytest.raises(margincall.ScenarioError, match="unknown kind"):
         bumps(scenario, kinds=["vega"])
 
 
+def test_a_historical_market_is_not_bumped_in_what_it_ignores(tmp_path):
+    rng = np.random.default_rng(0)
+    days = np.busday_offset(np.datetime64("2020-01-01"), np.arange(300), roll="forward")
+    prices = 100 * np.exp(np.cumsum(0.02 * rng.standard_normal(300)))
+    (tmp_path / "prices.csv").write_text("date,acme\n" + "".join(f"{d},{p:.4f}\n" for d, p in zip(days, prices)))
+    (tmp_path / "s.yaml").write_text(SINGLE + "market: {model: historical, prices: prices.csv}\n")
+    scenario = margincall.load_scenario(tmp_path / "s.yaml")
+    found, notes = bumps(scenario)
+    assert not {b.kind for b in found} & {"volatility", "drift", "correlation"} and "trigger" in {b.kind for b in found}
+    assert any("historical" in n and "volatility" in n for n in notes)
+
+
 def test_a_volatility_bump_matches_the_closed_form():
     scenario = margincall.parse_scenario(SINGLE)
-    paths, batches = 24_000, 8
-    report = sensitivities(scenario, paths=paths, seed=7, batches=batches, kinds=["volatility", "trigger"])
-    row = report.table()["volatility acme +0.01"]["l.p_margin_call"]
+    paths = 16_384
+    report = sensitivities(scenario, paths=paths, seed=7, kinds=["volatility", "trigger"])
+    h = DEFAULT_SIZES["volatility"]
+    row = report.table()["volatility acme"]["l.p_margin_call"]
     assert row.method == "central" and row.se > 0.0
-    exact = (p_call(SIGMA + 0.01) - p_call(SIGMA - 0.01)) / 2
+    exact = (p_call(SIGMA + h) - p_call(SIGMA - h)) / 2
     assert abs(row.change - exact) < 4 * row.se + 0.002
-    # common random numbers: far smaller an error than that of two independent runs
+    for side, sigma in ((row.up_change, SIGMA + h), (row.down_change, SIGMA - h)):
+        assert abs(side - (p_call(sigma) - p_call(SIGMA))) < 4 * max(row.up_se, row.down_se) + 0.002
     p = report.base["l.p_margin_call"]
-    assert row.se < 0.5 * math.sqrt(2 * p * (1 - p) / paths) / 2
+    assert abs(p - p_call(SIGMA)) < 4 * report.base_se["l.p_margin_call"] + 0.002
+    # common random numbers: for a small bump, far smaller an error than that of two independent runs
+    small = sensitivities(scenario, paths=paths, seed=7, kinds=["volatility"], sizes={"volatility": 0.01})
+    fine = small.table()["volatility acme"]["l.p_margin_call"]
+    assert fine.se < 0.5 * math.sqrt(2 * p * (1 - p) / paths) / 2
+    assert abs(fine.change - (p_call(SIGMA + 0.01) - p_call(SIGMA - 0.01)) / 2) < 4 * fine.se + 0.002
     # a higher call trigger calls less often
-    trig = report.table()["margin_call_ltv l +0.01"]["l.p_margin_call"]
+    trig = report.table()["margin_call_ltv l"]["l.p_margin_call"]
     assert trig.change < -4 * trig.se
-    assert {"borrower.p_default", "borrower.liquidity_at_risk_95", "borrower.p_cascade", "l.loss_var_99"} <= set(report.base)
+    assert {"borrower.p_default", "borrower.p_cascade", "borrower.expected_liquidity_used", "l.expected_loss"} <= set(report.base)
+    swings = [r.swing for r in report.ranked("l.p_margin_call")]
+    assert swings == sorted(swings, reverse=True)
     data = report.to_dict()
-    assert data["batches"] == batches and data["sensitivities"] and data["debt_service"]
+    assert data["simulations"] == report.simulations == 1 + 2 + 6  # the base, volatility and the three triggers both ways
+    assert data["sensitivities"] and data["debt_service"] and data["block_paths"] == 256
+    with pytest.raises(margincall.ScenarioError, match="not a metric"):
+        report.ranked("l.p_call")
+
+
+@pytest.mark.slow
+def test_standard_errors_match_the_spread_over_seeds():
+    """The paired block SE of a change agrees with the spread of the change over independent seeds."""
+    scenario = margincall.parse_scenario(SINGLE)
+    changes, errors = [], []
+    for seed in range(12):
+        report = sensitivities(scenario, paths=4096, seed=100 + seed, kinds=["volatility"])
+        row = report.table()["volatility acme"]["l.p_margin_call"]
+        changes.append(row.change)
+        errors.append(row.se)
+    spread = float(np.std(changes, ddof=1))
+    typical = float(np.sqrt(np.mean(np.square(errors))))
+    # with 12 seeds the sample sd is within about ±40% of the truth at 2 sd
+    assert 0.55 < spread / typical < 1.6, (spread, typical)
+
+
+def test_too_few_paths_for_a_standard_error():
+    scenario = margincall.parse_scenario(SINGLE)
+    with pytest.raises(margincall.ScenarioError, match="at least 512 paths"):
+        sensitivities(scenario, paths=300)
 
 
 def _mc_log_growth(rng, n, drift, vol, years, rate=0.0, mean=0.0, stdev=0.0, shift=0.0):

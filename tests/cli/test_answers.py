@@ -4,6 +4,7 @@ in-process through the app (the kernels stay compiled between commands)."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -54,7 +55,8 @@ def test_stress_writes_json_and_report(single, tmp_path):
         assert "acme-loan" in entry["loans"] and "liquidity_at_risk_95" in entry["borrower"]
     assert data["s09-archegos-forced-liquidation"]["loans"]["acme-loan"]["p_margin_call"] >= data["base"]["loans"]["acme-loan"]["p_margin_call"]
     html = (tmp_path / "report.html").read_text()
-    assert "Named stresses" in html and "s09-archegos-forced-liquidation" in html
+    assert "<h2>Stresses</h2>" in html and "s09-archegos-forced-liquidation" in html and "base case (no stress)" in html
+    assert (tmp_path / "report.html").stat().st_size < 2_000_000
 
 
 def test_stress_errors(single, tmp_path):
@@ -116,13 +118,25 @@ def test_size_trigger_and_errors(single, tmp_path):
 
 
 def test_sensitivities_and_debt_service(single, tmp_path):
-    result = _ok("sensitivities", single, "--only", "trigger", "--only", "volatility", "-n", "1000", "--batches", "2", "-o", str(tmp_path))
-    assert "Sensitivities" in result.stdout and "Debt service" in result.stdout
+    result = _ok("sensitivities", single, "--only", "trigger", "--only", "volatility", "-n", "1024", "--seed", "3",
+                 "--metric", "acme-loan.p_margin_call", "-o", str(tmp_path))
+    assert "Sensitivities of acme-loan P(margin call)" in result.stdout and "Debt service" in result.stdout
     data = json.loads((tmp_path / "sensitivities.json").read_text())
     assert {r["kind"] for r in data["sensitivities"]} == {"trigger", "volatility"}
+    assert data["paths"] == 1024 and data["seed"] == 3
     assert data["debt_service"][0]["who"] == "acme-loan"
-    assert "breakeven" in _ok("debt-service", single).stdout
+    # one table, ranked by the metric: its first row is the bump with the largest swing
+    rows = sorted((r for r in data["sensitivities"] if r["metric"] == "acme-loan.p_margin_call"), key=lambda r: -r["swing"])
+    first = next(line for line in result.stdout.splitlines() if re.match(r"│\s+1 │", line))
+    assert rows[0]["bump"] in first
+    assert result.stdout.count("Sensitivities of") == 1
+    assert (tmp_path / "sensitivities.html").stat().st_size < 2_000_000
     assert "unknown kind" in _error("sensitivities", single, "--only", "vega")
+    assert "not a metric" in _error("sensitivities", single, "--only", "volatility", "-n", "1024", "--metric", "acme-loan.p_call")
+    debt = _ok("debt-service", single, "--paths", "5000", "--seed", "2", "--out", str(tmp_path / "debt"))
+    assert "breakeven" in debt.stdout
+    written = json.loads((tmp_path / "debt" / "debt-service.json").read_text())
+    assert written["draws"] == 5000 and written["seed"] == 2 and written["debt_service"][0]["who"] == "acme-loan"
 
 
 def test_calibrate(tmp_path):
@@ -144,3 +158,23 @@ def test_calibrate(tmp_path):
     bad.write_text("date,x\n2020-01-01,1\n2020-01-02,oops\n")
     assert "'oops' is not a number" in _error("calibrate", str(bad))
     assert "not a date" in _error("calibrate", str(csv), "--start", "yesterday")
+
+
+def test_calibrate_chooses_price_columns_and_says_what_it_skipped(tmp_path):
+    rng = np.random.default_rng(4)
+    n = 300
+    days = np.busday_offset(np.datetime64("2020-01-01"), np.arange(n), roll="forward")
+    a = 100 * np.exp(np.cumsum(0.015 * rng.standard_normal(n)))
+    b = 30 * np.exp(np.cumsum(0.02 * rng.standard_normal(n)))
+    csv = tmp_path / "ohlcv.csv"
+    csv.write_text("Date,A Close,A Volume,A High,B Close,B Volume\n" + "".join(
+        f"{d},{x:.6f},{int(1e6 * (1 + k % 7))},{x * 1.01:.6f},{y:.6f},{int(2e6)}\n" for k, (d, x, y) in enumerate(zip(days, a, b))))
+    auto = _ok("calibrate", str(csv), "-o", str(tmp_path / "auto"))
+    assert "price columns: A Close, B Close" in auto.stdout
+    for name in ("A Volume", "A High", "B Volume"):
+        assert f"skipped '{name}'" in auto.stdout
+    data = json.loads((tmp_path / "auto" / "calibration.json").read_text())
+    assert set(data["assets"]) == {"A Close", "B Close"} and set(data["skipped_columns"]) == {"A Volume", "A High", "B Volume"}
+    told = _ok("calibrate", str(csv), "--columns", "A High,B Close")
+    assert "price columns: A High, B Close" in told.stdout and "skipped" not in told.stdout
+    assert "no column 'C'" in _error("calibrate", str(csv), "--columns", "A Close,C")

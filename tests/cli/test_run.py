@@ -65,10 +65,26 @@ def test_run_is_reproducible_from_the_seed(tmp_path, data_dir):
 def test_check_and_schema(data_dir):
     out = _cli("check", str(data_dir / "rich.yaml"))
     assert out.returncode == 0 and "valid" in out.stdout
-    schema = json.loads(_cli("schema").stdout)
+    schema = json.loads(_cli("schema", "--json").stdout)
     assert "assets" in schema["properties"]
     described = json.dumps(schema)
     assert "currency per day" in described and "per year" in described  # units are stated
+
+
+def test_schema_prints_a_readable_reference(data_dir):
+    table = _cli("schema")
+    assert table.returncode == 0, table.stderr
+    assert not table.stdout.lstrip().startswith("{")  # a table, not JSON
+    for expected in ("field", "type", "unit", "default", "meaning", "loans.<loan>.margin_call_ltv",
+                     "assets.<asset>.volatility", "per year (0.3 = 30%)", "trading days", "required"):
+        assert expected in table.stdout
+    loans = _cli("schema", "loans")
+    assert loans.returncode == 0 and "loans.<loan>.cure_days" in loans.stdout and "assets.<asset>" not in loans.stdout
+    bad = _cli("schema", "lonas")
+    assert bad.returncode == 2 and "loans" in bad.stderr and "Traceback" not in bad.stderr
+    from margincall.model.reference import reference_markdown
+
+    assert _cli("schema", "--markdown").stdout == reference_markdown()
 
 
 @pytest.mark.parametrize("paths", ["0", "-5", "abc"])

@@ -17,6 +17,15 @@ sigma sqrt(dt) eps + jumps, from daily log returns r (one per row with both pric
 
 Intervals are two-sided at `confidence` (0.95 by default) and assume independent daily returns;
 volatility clustering makes the true uncertainty wider.
+
+Which columns are prices: those the caller names, or else every column that looks like one
+(`price_columns`). A column's name is split into words, and a field word at its start or end
+(`Close`, `AAPL Volume`, `adj_close_MSFT`) says what it holds; columns with the same rest of the
+name (the same ticker) form a group. Skipped: volume-like columns (Volume, Vol, Shares, Turnover,
+Trades, Count, Open Interest) always; Open, High and Low when the group has a close (Close, Last,
+Price, Adj Close); Adj Close when the group also has Close (the collateral is valued at the price, not at
+the dividend-reinvested total return); and columns that hold no number at all (a ticker or a
+note). What is skipped, and why, is kept with the history and printed.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import math
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -51,6 +61,7 @@ class PriceHistory:
     names: list[str]
     prices: np.ndarray
     source: str = "<prices>"
+    skipped: dict[str, str] = field(default_factory=dict)  # column -> why it is not a price
 
     def window(self, start: dt.date | None = None, end: dt.date | None = None) -> PriceHistory:
         keep = np.ones(len(self.dates), dtype=bool)
@@ -58,7 +69,7 @@ class PriceHistory:
             keep &= self.dates >= np.datetime64(start, "D")
         if end is not None:
             keep &= self.dates <= np.datetime64(end, "D")
-        return PriceHistory(self.dates[keep], list(self.names), self.prices[keep], self.source)
+        return PriceHistory(self.dates[keep], list(self.names), self.prices[keep], self.source, dict(self.skipped))
 
     def log_returns(self) -> np.ndarray:
         """Daily log returns [dates - 1, assets]; NaN where either price is missing."""
@@ -100,6 +111,7 @@ class Calibration:
     jump_threshold: float
     assets: dict[str, AssetCalibration]
     correlation: list[tuple[str, str, Estimate]] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # columns of the file not used, and why
 
     def to_dict(self) -> dict[str, Any]:
         """`calibration.json`: assets.<column>.volatility / drift / jumps and correlation as
@@ -113,6 +125,7 @@ class Calibration:
             "jump_threshold": self.jump_threshold,
             "assets": {name: asdict(a) for name, a in self.assets.items()},
             "correlation": [[a, b, asdict(e)] for a, b, e in self.correlation],
+            "skipped_columns": dict(self.skipped),
         }
 
     def yaml_fragment(self) -> str:
@@ -122,6 +135,7 @@ class Calibration:
         lines = [
             f"# calibrated from {self.source}: {self.start} .. {self.end}, {self.days_per_year} trading days a year;",
             f"# {pct} intervals in comments. Add each asset's kind, value (and adv for a public one).",
+            *(f"# column '{name}' not used: {why}" for name, why in self.skipped.items()),
             "assets:",
         ]
         for name, a in self.assets.items():
@@ -167,9 +181,60 @@ def _parse_date(text: str, line: int, source: str) -> dt.date:
     raise CalibrationError(f"{source}, line {line}: '{text}' is not a date; write dates as YYYY-MM-DD")
 
 
+_VOLUME_WORDS = {("volume",), ("vol",), ("shares",), ("turnover",), ("trades",), ("count",), ("open", "interest"),
+                 ("openinterest",)}
+_CLOSE_WORDS = {("close",), ("last",), ("price",), ("px", "last")}
+_INTRADAY_WORDS = {("open",), ("high",), ("low",)}
+_ADJUSTED_WORDS = {("adj", "close"), ("adjclose",), ("adjusted", "close"), ("adjustedclose",)}
+_FIELD_WORDS = _VOLUME_WORDS | _CLOSE_WORDS | _INTRADAY_WORDS | _ADJUSTED_WORDS
+_MISSING = ("", "NA", "NaN", "nan", "null", "-")
+
+
+def _field_of(name: str) -> tuple[tuple[str, ...] | None, str]:
+    """(the field words at the start or end of a column name, the rest of the name: its group)."""
+    words = [w for w in re.split(r"[^0-9a-z]+", name.lower()) if w]
+    for size in (2, 1):
+        if len(words) >= size:
+            if tuple(words[-size:]) in _FIELD_WORDS:
+                return tuple(words[-size:]), " ".join(words[:-size])
+            if tuple(words[:size]) in _FIELD_WORDS:
+                return tuple(words[:size]), " ".join(words[size:])
+    return None, " ".join(words)
+
+
+def price_columns(names: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """The columns that look like prices, in file order, and the others with the reason (the rule
+    is in the module's docstring)."""
+    fields = {name: _field_of(name) for name in names}
+    groups: dict[str, set[tuple[str, ...]]] = {}
+    for word, group in fields.values():
+        if word is not None:
+            groups.setdefault(group, set()).add(word)
+    kept: list[str] = []
+    skipped: dict[str, str] = {}
+    for name in names:
+        word, group = fields[name]
+        present = groups.get(group, set())
+        closes = [n for n in names if fields[n][1] == group and fields[n][0] in _CLOSE_WORDS | _ADJUSTED_WORDS]
+        close = next((n for n in closes if fields[n][0] in _CLOSE_WORDS), closes[0] if closes else None)
+        if word in _VOLUME_WORDS:
+            skipped[name] = "a traded volume or count, not a price"
+        elif word in _INTRADAY_WORDS and close is not None:
+            skipped[name] = f"the day's {word[0]}; the close ('{close}') is used"
+        elif word in _ADJUSTED_WORDS and ("close",) in present:
+            close = next(n for n in names if fields[n] == (("close",), group))
+            skipped[name] = (f"dividend-adjusted; the close ('{close}') is used, as the collateral is valued at "
+                             "the price, not at the total return")
+        else:
+            kept.append(name)
+    return kept, skipped
+
+
 def read_prices(path: str | Path, *, date_column: str | None = None, columns: Sequence[str] | None = None) -> PriceHistory:
-    """Read a CSV with a date column (the first, or `date_column`) and one column per asset.
-    Empty cells are missing prices; every other cell must be a positive number."""
+    """Read a CSV with a date column (the first, or `date_column`) and one column per asset:
+    `columns`, or else the columns that look like prices (`price_columns`; the history's
+    `skipped` says which were left out, and why). Empty cells are missing prices; every other
+    cell of a used column must be a positive number."""
     path = Path(path)
     try:
         text = read_text(path, bound="prices_bytes")
@@ -193,16 +258,29 @@ def read_prices(path: str | Path, *, date_column: str | None = None, columns: Se
     else:
         raise CalibrationError(f"{path}: no column '{date_column}'; columns: {', '.join(header)}")
     names = [h for i, h in enumerate(header) if i != date_index]
+    skipped: dict[str, str] = {}
     if columns:
         missing = [c for c in columns if c not in names]
         if missing:
             raise CalibrationError(f"{path}: no column {', '.join(repr(m) for m in missing)}; columns: {', '.join(names)}")
         names = list(columns)
+    else:
+        every = names
+        names, skipped = price_columns(every)
+        for name in list(names):
+            i = header.index(name)
+            cells = [row[i].strip().replace(",", "") for row in rows[1:] if i < len(row)]
+            if not any(_is_number(cell) for cell in cells if cell not in _MISSING):
+                names.remove(name)
+                skipped[name] = "holds no numbers"
+        skipped = {n: skipped[n] for n in every if n in skipped}  # in file order
     if not names:
-        raise CalibrationError(f"{path}: no price column besides the dates")
+        why = "; ".join(f"'{n}': {w}" for n, w in skipped.items())
+        raise CalibrationError(f"{path}: no price column besides the dates" + (f" (skipped {why}); name them with --columns" if why else ""))
     if len(set(names)) != len(names):
         raise CalibrationError(f"{path}: a column name is repeated; give each asset its own name")
     indices = [header.index(n) for n in names]
+    hint = "" if columns else " (if it is not a price column, name the price columns with --columns)"
     dates: list[dt.date] = []
     prices = np.full((len(rows) - 1, len(names)), np.nan)
     for r, row in enumerate(rows[1:]):
@@ -212,21 +290,29 @@ def read_prices(path: str | Path, *, date_column: str | None = None, columns: Se
         dates.append(_parse_date(row[date_index], line, str(path)))
         for k, i in enumerate(indices):
             cell = row[i].strip().replace(",", "") if i < len(row) else ""
-            if cell in ("", "NA", "NaN", "nan", "null", "-"):
+            if cell in _MISSING:
                 continue
             try:
                 value = float(cell)
             except ValueError:
-                raise CalibrationError(f"{path}, line {line}, column '{names[k]}': '{cell}' is not a number") from None
+                raise CalibrationError(f"{path}, line {line}, column '{names[k]}': '{cell}' is not a number{hint}") from None
             if not value > 0.0 or not math.isfinite(value):
-                raise CalibrationError(f"{path}, line {line}, column '{names[k]}': a price must be positive; got {cell}")
+                raise CalibrationError(f"{path}, line {line}, column '{names[k]}': a price must be positive; got {cell}{hint}")
             prices[r, k] = value
     order = np.argsort(np.array(dates, dtype="datetime64[D]"), kind="stable")
     day = np.array(dates, dtype="datetime64[D]")[order]
     if np.any(np.diff(day) == np.timedelta64(0, "D")):
         dup = day[np.nonzero(np.diff(day) == np.timedelta64(0, "D"))[0][0]]
         raise CalibrationError(f"{path}: the date {dup} appears twice")
-    return PriceHistory(day, names, prices[order], str(path))
+    return PriceHistory(day, names, prices[order], str(path), skipped)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 # -- estimation -----------------------------------------------------------------------------------
@@ -331,7 +417,7 @@ def calibrate(
     first, last = history.dates[0], history.dates[-1]
     return Calibration(
         source=history.source, start=str(first), end=str(last), days_per_year=days_per_year, confidence=confidence,
-        jump_threshold=jump_threshold, assets=assets, correlation=correlation,
+        jump_threshold=jump_threshold, assets=assets, correlation=correlation, skipped=dict(history.skipped),
     )
 
 
@@ -408,6 +494,7 @@ __all__ = [
     "calibrate",
     "jump_days",
     "max_drawdown",
+    "price_columns",
     "read_prices",
     "rolling_drawdowns",
 ]

@@ -179,6 +179,7 @@ class SearchResult:
     moves: dict[str, float] = dataclass_field(default_factory=dict)
     events: list[TracedEvent] = dataclass_field(default_factory=list)
     evaluations: int = 0
+    no_shock_needed: bool = False  # a reverse stress whose target holds in the scenario as it is
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -200,6 +201,7 @@ class SearchResult:
         }
         if self.kind == "reverse":
             out["shock"] = self.value
+            out["no_shock_needed"] = self.no_shock_needed
             out["moves"] = dict(self.moves)
             out["events"] = [e._asdict() for e in self.events]
         elif self.field.endswith(".principal"):
@@ -452,12 +454,16 @@ def reverse_stress(
     if search.se_fallback is not None:
         se_note = "the metric is a quantile: its SE comes from 4 independent batches of paths/4 at the shock found"
     metric, se = search.at(value)
+    no_shock = value == 0.0 and search.met(0.0)
+    if no_shock:
+        note = (f"{target.text} already holds without a shock ({target.metric} {_pm(metric, se)} in the scenario as it "
+                f"is): no shock is needed; for the shock that a stricter target needs, raise the bound above {metric:.4g}")
     events = _story(scenario_at(value), target, paths=paths, seed=seed, k=trace_paths) if trace_paths else []
     return SearchResult(
         kind="reverse", field="shock", target=target, value=value, low=low, high=high, metric=metric,
         metric_se=se if se is not None else search.se_fallback, se_note=se_note, range=(a, b), curve=search.curve(),
         paths=paths, seed=seed, note=note, moves={k: max(value * w, -1.0) for k, w in weights.items()}, events=events,
-        evaluations=len(search.cache),
+        evaluations=len(search.cache), no_shock_needed=no_shock,
     )
 
 

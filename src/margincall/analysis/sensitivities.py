@@ -1,14 +1,15 @@
 """Sensitivities of the headline metrics by common-random-number finite differences, and the
 debt-service breakeven of each loan with the probability that the collateral beats it.
 
-`sensitivities` bumps each volatility, correlation, drift, haircut and LTV trigger, simulates the
-bumped scenario with the same seeds as the base (so each path sees the same market draws and the
-difference is the bump's effect, not noise), and reports the change of each headline metric for
-the bump, by central differences where both sides of the bump are valid scenarios and one-sided
-ones where not. The engine reports aggregates only, so the standard error of a difference comes
-from `batches` independent batches of paths/batches paths (seeds seed, seed + 1, ...): the
-difference is estimated in each batch and its SE is the spread of the batch differences /
-sqrt(batches).
+`sensitivities` bumps each volatility, correlation and drift, each haircut and the LTV triggers
+of each secured loan, down and up by a size of the usual order of uncertainty of that input
+(`DEFAULT_SIZES`), simulates each bumped scenario once with the same seed as the base (so every
+path sees the same market draws and a difference is the bump's effect, not noise), and reports
+the change of each headline metric on each side. The standard error of a change comes from the
+paths themselves: the run's sums are kept per block of `block_paths` paths, the same blocks in
+every variant, and the change is estimated block by block (a paired, cluster estimate), so one
+simulation per variant gives both the change and its error. Metrics are probabilities and means
+(P(margin call), P(default), expected loss, ...): their block sums add up exactly.
 
 `debt_service` needs no simulation: the breakeven is the annual growth of the pledged collateral
 that pays the loan's interest over its term (as `LoanResult.breakeven_growth`), and the
@@ -22,32 +23,45 @@ pledges, sales, their price impact).
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
-from margincall.analysis.results import SimulationResult
-from margincall.analysis.simulate import simulate
+from margincall.analysis.history import history_returns
+from margincall.analysis.simulate import run_statistics
+from margincall.analysis.statistics import RunStatistics
 from margincall.analysis.variants import with_values
+from margincall.engine import codes as c
+from margincall.engine.kernel import BS_LAR, LS_LOSS
+from margincall.engine.lower import EngineInputs, lower
 from margincall.errors import ScenarioError
 from margincall.model.scenario import Scenario
 
-HEADLINE_LOAN = ("p_margin_call", "p_default", "expected_loss", "loss_var_99")
-HEADLINE_BORROWER = ("p_default", "liquidity_at_risk_95", "p_cascade")
+HEADLINE_LOAN = ("p_margin_call", "p_default", "expected_loss")
+HEADLINE_BORROWER = ("p_default", "p_cascade", "expected_liquidity_used")
 KINDS = ("volatility", "correlation", "drift", "haircut", "trigger")
-DEFAULT_SIZES = {"volatility": 0.01, "correlation": 0.05, "drift": 0.01, "haircut": 0.05, "trigger": 0.01}
+# bump sizes, absolute: 5 volatility points, 0.1 of correlation, 5% a year of drift, 5 points of
+# haircut, 2.5 points of LTV trigger
+DEFAULT_SIZES = {"volatility": 0.05, "correlation": 0.1, "drift": 0.05, "haircut": 0.05, "trigger": 0.025}
 TRIGGERS = ("margin_call_ltv", "cure_ltv", "liquidation_ltv")
+DEFAULT_PATHS = 8_192
+DEFAULT_METRIC = "borrower.p_default"
+BLOCK_PATHS = 256  # paths per block: the pairing unit of the standard errors
 
 
 @dataclass(frozen=True)
 class Bump:
-    """One bump: the scenario moved up by `size` (and down, for a central difference)."""
+    """One input moved down and up by `size` (`down`/`up` are None where that side is not a valid
+    scenario). `field` is its path in the scenario; `value` its value in the base."""
 
     name: str
     kind: str
+    field: str
     size: float
+    value: float
     up: Scenario | None
     down: Scenario | None
 
@@ -60,16 +74,28 @@ class Bump:
 
 @dataclass(frozen=True)
 class Sensitivity:
-    """The change of one metric for one bump, with its standard error."""
+    """The change of one metric for one bump: on each side (None where that side is not valid),
+    and `change` = the central difference per bump (up − down) / 2, or the one side there is,
+    each with its standard error. `swing` = |change up − change down|, the tornado bar's length."""
 
     bump: str
     kind: str
+    field: str
     size: float
+    value: float
     method: str
     metric: str
     base: float
     change: float
     se: float
+    down_change: float | None
+    down_se: float | None
+    up_change: float | None
+    up_se: float | None
+
+    @property
+    def swing(self) -> float:
+        return abs((self.up_change or 0.0) - (self.down_change or 0.0))
 
 
 @dataclass(frozen=True)
@@ -90,13 +116,21 @@ class DebtService:
 @dataclass(frozen=True)
 class SensitivityReport:
     scenario: str
+    currency: str
     paths: int
     seed: int
-    batches: int
+    block_paths: int
     base: dict[str, float]
+    base_se: dict[str, float]
     rows: list[Sensitivity]
     notes: list[str]
     debt_service: list[DebtService] = field(default_factory=list)
+    simulations: int = 0
+    elapsed_seconds: float = 0.0
+
+    @property
+    def metrics(self) -> list[str]:
+        return list(self.base)
 
     def table(self) -> dict[str, dict[str, Sensitivity]]:
         """bump name -> metric -> sensitivity."""
@@ -105,14 +139,25 @@ class SensitivityReport:
             out.setdefault(row.bump, {})[row.metric] = row
         return out
 
+    def ranked(self, metric: str = DEFAULT_METRIC) -> list[Sensitivity]:
+        """The bumps' rows for `metric`, largest swing first (the order of a tornado chart)."""
+        if metric not in self.base:
+            raise ScenarioError("--metric", [(metric, f"not a metric of this report; metrics: {', '.join(self.base)}")])
+        rows = [r for r in self.rows if r.metric == metric]
+        return sorted(rows, key=lambda r: (-r.swing, r.bump))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "scenario": self.scenario,
+            "currency": self.currency,
             "paths": self.paths,
             "seed": self.seed,
-            "batches": self.batches,
+            "block_paths": self.block_paths,
+            "simulations": self.simulations,
+            "elapsed_seconds": self.elapsed_seconds,
             "base": dict(self.base),
-            "sensitivities": [asdict(r) for r in self.rows],
+            "base_se": dict(self.base_se),
+            "sensitivities": [{**asdict(r), "swing": r.swing} for r in self.rows],
             "notes": list(self.notes),
             "debt_service": [asdict(d) for d in self.debt_service],
         }
@@ -134,7 +179,7 @@ def bumps(
     kinds: Sequence[str] | None = None,
     sizes: dict[str, float] | None = None,
 ) -> tuple[list[Bump], list[str]]:
-    """The bumps of each kind (default: all) and notes on those skipped."""
+    """The bumps of each kind (default: all) and notes on those skipped or one-sided."""
     kinds = list(kinds or KINDS)
     unknown = [k for k in kinds if k not in KINDS]
     if unknown:
@@ -143,22 +188,27 @@ def bumps(
     out: list[Bump] = []
     notes: list[str] = []
 
-    def add(name: str, kind: str, up: dict[str, Any] | None, down: dict[str, Any] | None, why: str = "") -> None:
+    def add(name: str, kind: str, path: str, value: float, up: dict[str, Any] | None, down: dict[str, Any] | None,
+            why: str = "") -> None:
         s_up = _variant(scenario, up) if up is not None else None
         s_down = _variant(scenario, down) if down is not None else None
         if s_up is None and s_down is None:
             notes.append(f"{name}: skipped, neither side of the bump is a valid scenario{why}")
             return
         if s_up is None or s_down is None:
-            side = "forward" if s_up is not None else "backward"
-            notes.append(f"{name}: {side} difference (the other side is not a valid scenario{why})")
-        out.append(Bump(name=name, kind=kind, size=size[kind], up=s_up, down=s_down))
+            side = "up only" if s_up is not None else "down only"
+            notes.append(f"{name}: {side} (the other side is not a valid scenario{why})")
+        out.append(Bump(name=name, kind=kind, field=path, size=size[kind], value=value, up=s_up, down=s_down))
 
+    market_kinds = [k for k in ("volatility", "correlation", "drift") if k in kinds]
+    if scenario.historical and market_kinds:
+        notes.append(f"{', '.join(market_kinds)}: not bumped, the historical market model replays real returns and ignores them")
+        kinds = [k for k in kinds if k not in market_kinds]
     if "volatility" in kinds:
         h = size["volatility"]
         for a, asset in scenario.assets.items():
             path = f"assets.{a}.volatility"
-            add(f"volatility {a} {h:+g}", "volatility", {path: asset.volatility + h},
+            add(f"volatility {a}", "volatility", path, asset.volatility, {path: asset.volatility + h},
                 {path: asset.volatility - h} if asset.volatility - h >= 0.0 else None)
     if "correlation" in kinds:
         h = size["correlation"]
@@ -169,13 +219,13 @@ def bumps(
                 rho = float(matrix[i, j])
                 up = _with_correlation(scenario, ids[i], ids[j], rho + h) if rho + h <= 1.0 else None
                 down = _with_correlation(scenario, ids[i], ids[j], rho - h) if rho - h >= -1.0 else None
-                add(f"correlation {ids[i]}/{ids[j]} {h:+g}", "correlation", up, down,
-                    "; the correlation matrix would not be positive semi-definite" if up is not None else "")
+                add(f"correlation {ids[i]}/{ids[j]}", "correlation", f"correlation {ids[i]}/{ids[j]}", rho, up, down,
+                    "; the correlation matrix would not be positive semi-definite")
     if "drift" in kinds:
         h = size["drift"]
         for a, asset in scenario.assets.items():
             path = f"assets.{a}.drift"
-            add(f"drift {a} {h:+g}", "drift", {path: asset.drift + h}, {path: asset.drift - h})
+            add(f"drift {a}", "drift", path, asset.drift, {path: asset.drift + h}, {path: asset.drift - h})
     if "haircut" in kinds:
         h = size["haircut"]
         for loan_id, loan in scenario.loans.items():
@@ -186,7 +236,7 @@ def bumps(
                 path = f"loans.{loan_id}.haircuts"
                 up = {path: {**cuts, a: cut + h}} if cut + h < 1.0 else None
                 down = {path: {**cuts, a: cut - h}} if cut - h >= 0.0 else None
-                add(f"haircut {loan_id}/{a} {h:+g}", "haircut", up, down)
+                add(f"haircut {loan_id}/{a}", "haircut", f"{path}.{a}", cut, up, down)
     if "trigger" in kinds:
         h = size["trigger"]
         for loan_id, loan in scenario.loans.items():
@@ -195,7 +245,7 @@ def bumps(
             for name in TRIGGERS:
                 level = getattr(loan, name)
                 path = f"loans.{loan_id}.{name}"
-                add(f"{name} {loan_id} {h:+g}", "trigger", {path: level + h}, {path: level - h} if level - h > 0 else None,
+                add(f"{name} {loan_id}", "trigger", path, level, {path: level + h}, {path: level - h} if level - h > 0 else None,
                     "; the order cure < call < liquidation would break")
     return out, notes
 
@@ -211,87 +261,122 @@ def _with_correlation(scenario: Scenario, a: str, b: str, rho: float) -> dict[st
     return {"correlation": pairs}
 
 
-# -- the headline metrics -------------------------------------------------------------------------
+# -- the headline metrics, block by block ---------------------------------------------------------
 
 
-def headline(result: SimulationResult) -> dict[str, float]:
-    """`<loan>.<metric>` and `borrower.<metric>` -> value, for the headline metrics."""
-    out: dict[str, float] = {}
-    for loan_id, r in result.loans.items():
-        for m in HEADLINE_LOAN:
-            if m == "p_margin_call" and not r.secured:
-                continue
-            out[f"{loan_id}.{m}"] = float(getattr(r, m))
-    for m in HEADLINE_BORROWER:
-        out[f"borrower.{m}"] = float(getattr(result.borrower, m))
+def _bit(flag: int) -> int:
+    return int(flag).bit_length() - 1
+
+
+def block_sums(stats: RunStatistics, inputs: EngineInputs) -> dict[str, np.ndarray]:
+    """`<loan>.<metric>` and `borrower.<metric>` -> the metric's sum in each block (a count of
+    paths for a probability, a sum of currency for a mean); divided by the paths it is the metric."""
+    counts = stats.blocks["loan_counts"]  # [block, loan, flag]
+    sums = stats.blocks["loan_sums"]
+    out: dict[str, np.ndarray] = {}
+    for l, loan_id in enumerate(inputs.loan_ids):
+        if bool(inputs.loans.secured[l]):
+            out[f"{loan_id}.p_margin_call"] = counts[:, l, _bit(c.LoanEvent.CALLED)].astype(float)
+        out[f"{loan_id}.p_default"] = counts[:, l, _bit(c.LoanEvent.DEFAULTED)].astype(float)
+        out[f"{loan_id}.expected_loss"] = sums[:, l, LS_LOSS].astype(float)
+    borrower = stats.blocks["borrower_counts"]
+    out["borrower.p_default"] = borrower[:, _bit(c.BorrowerEvent.DEFAULT)].astype(float)
+    out["borrower.p_cascade"] = borrower[:, _bit(c.BorrowerEvent.CASCADE)].astype(float)
+    out["borrower.expected_liquidity_used"] = stats.blocks["borrower_sums"][:, BS_LAR].astype(float)
     return out
 
 
-Progress = Callable[[int, int], None]  # (runs done, runs in all)
+def _paths_per_block(paths: int, block_paths: int) -> np.ndarray:
+    blocks = math.ceil(paths / block_paths)
+    n = np.full(blocks, float(block_paths))
+    n[-1] = paths - block_paths * (blocks - 1)
+    return n
+
+
+def _ratio(x: np.ndarray, n: np.ndarray) -> tuple[float, float]:
+    """Σx / Σn and its standard error over blocks (a cluster estimate: blocks are independent)."""
+    total = float(n.sum())
+    estimate = float(x.sum()) / total
+    blocks = len(x)
+    resid = x - n * estimate
+    var = blocks / max(blocks - 1, 1) * float((resid * resid).sum()) / total**2
+    return estimate, math.sqrt(var)
+
+
+Progress = Callable[[int, int], None]  # (simulations done, simulations in all)
 
 
 def sensitivities(
     scenario: Scenario,
     *,
-    paths: int = 20_000,
+    paths: int = DEFAULT_PATHS,
     seed: int = 0,
-    batches: int = 8,
     kinds: Sequence[str] | None = None,
     sizes: dict[str, float] | None = None,
     threads: int | None = None,
+    block_paths: int = BLOCK_PATHS,
     progress: Progress | None = None,
 ) -> SensitivityReport:
-    """The change of each headline metric for a bump of each volatility, correlation, drift,
-    haircut and trigger, with standard errors from `batches` independent batches."""
-    if batches < 2:
-        raise ScenarioError("--batches", [("batches", "at least 2 batches are needed for a standard error")])
-    if paths < batches:
-        raise ScenarioError("--paths", [("paths", f"give at least one path per batch ({batches})")])
+    """The change of each headline metric for a bump down and up of each volatility, correlation,
+    drift, haircut and trigger: one simulation of `paths` paths per variant, all from `seed`
+    (common random numbers), standard errors from blocks of `block_paths` paths paired across
+    the variants."""
+    started = time.perf_counter()
+    if block_paths < 1:
+        raise ScenarioError("block_paths", [("block_paths", "give a positive number of paths per block")])
+    if paths < 2 * block_paths:
+        raise ScenarioError("--paths", [("paths", f"give at least {2 * block_paths} paths (two blocks of {block_paths}) for a standard error")])
     bump_list, notes = bumps(scenario, kinds=kinds, sizes=sizes)
-    per = paths // batches
     variants: list[Scenario] = [scenario]
     index: dict[int, int] = {id(scenario): 0}
     for b in bump_list:
-        for s in (b.up, b.down):
-            if s is not None and id(s) not in index:
-                index[id(s)] = len(variants)
-                variants.append(s)
-    total = len(variants) * batches
-    done = 0
-    values: list[list[dict[str, float]]] = []  # [variant][batch] -> metrics
-    for v in variants:
-        row = []
-        for k in range(batches):
-            row.append(headline(simulate(v, paths=per, seed=seed + k, threads=threads)))
-            done += 1
-            if progress is not None:
-                progress(done, total)
-        values.append(row)
-    metrics = list(values[0][0])
-    base = {m: float(np.mean([values[0][k][m] for k in range(batches)])) for m in metrics}
+        for v in (b.up, b.down):
+            if v is not None and id(v) not in index:
+                index[id(v)] = len(variants)
+                variants.append(v)
+    sums: list[dict[str, np.ndarray]] = []
+    for k, v in enumerate(variants):
+        inputs = lower(v, history=history_returns(v))
+        stats = run_statistics(inputs, paths=paths, seed=seed, threads=threads, block_paths=block_paths)
+        sums.append(block_sums(stats, inputs))
+        if progress is not None:
+            progress(k + 1, len(variants))
+    n = _paths_per_block(paths, block_paths)
+    base_sums = sums[0]
+    base: dict[str, float] = {}
+    base_se: dict[str, float] = {}
+    for m, x in base_sums.items():
+        base[m], base_se[m] = _ratio(x, n)
     rows: list[Sensitivity] = []
     for b in bump_list:
-        up = values[index[id(b.up)]] if b.up is not None else None
-        down = values[index[id(b.down)]] if b.down is not None else None
-        for m in metrics:
+        up = sums[index[id(b.up)]] if b.up is not None else None
+        down = sums[index[id(b.down)]] if b.down is not None else None
+        for m, x0 in base_sums.items():
+            up_change = up_se = down_change = down_se = None
+            if up is not None:
+                up_change, up_se = _ratio(up[m] - x0, n)
+            if down is not None:
+                down_change, down_se = _ratio(down[m] - x0, n)
             if up is not None and down is not None:
-                diffs = [(up[k][m] - down[k][m]) / 2.0 for k in range(batches)]
+                change, se = _ratio((up[m] - down[m]) / 2.0, n)
             elif up is not None:
-                diffs = [up[k][m] - values[0][k][m] for k in range(batches)]
+                change, se = up_change, up_se
             else:
-                assert down is not None
-                diffs = [values[0][k][m] - down[k][m] for k in range(batches)]
+                change, se = -down_change, down_se  # type: ignore[operator]
             rows.append(Sensitivity(
-                bump=b.name, kind=b.kind, size=b.size, method=b.method, metric=m, base=base[m],
-                change=float(np.mean(diffs)), se=float(np.std(diffs, ddof=1) / math.sqrt(batches)),
+                bump=b.name, kind=b.kind, field=b.field, size=b.size, value=b.value, method=b.method, metric=m,
+                base=base[m], change=float(change), se=float(se), down_change=down_change, down_se=down_se,  # type: ignore[arg-type]
+                up_change=up_change, up_se=up_se,
             ))
+    blocks = len(n)
     notes.append(
-        f"standard errors from {batches} independent batches of {per:,} paths (seeds {seed}..{seed + batches - 1}); "
-        "quantile metrics (loss VaR, liquidity at risk) are averages of the batch quantiles"
+        f"one simulation of {paths:,} paths per variant ({len(variants)} in all), seed {seed}: every variant sees the same "
+        f"market draws; standard errors from {blocks} blocks of {block_paths} paths, paired across the variants"
     )
     return SensitivityReport(
-        scenario=scenario.name or "scenario", paths=per * batches, seed=seed, batches=batches, base=base,
-        rows=rows, notes=notes, debt_service=debt_service(scenario, seed=seed),
+        scenario=scenario.name or "scenario", currency=scenario.currency, paths=paths, seed=seed, block_paths=block_paths,
+        base=base, base_se=base_se, rows=rows, notes=notes, debt_service=debt_service(scenario, seed=seed),
+        simulations=len(variants), elapsed_seconds=time.perf_counter() - started,
     )
 
 
@@ -424,6 +509,9 @@ def _breakeven(value: float, interest: float, years: float) -> float | None:
 
 
 __all__ = [
+    "DEFAULT_METRIC",
+    "DEFAULT_PATHS",
+    "DEFAULT_SIZES",
     "HEADLINE_BORROWER",
     "HEADLINE_LOAN",
     "KINDS",
@@ -431,9 +519,9 @@ __all__ = [
     "DebtService",
     "Sensitivity",
     "SensitivityReport",
+    "block_sums",
     "bumps",
     "debt_service",
-    "headline",
     "p_log_growth_at_least",
     "sensitivities",
 ]

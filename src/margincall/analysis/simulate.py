@@ -95,12 +95,15 @@ def run_statistics(
     progress: Progress | None = None,
     record_paths: bool = False,
     control: np.ndarray | None = None,
+    block_paths: int = BLOCK_PATHS,
 ) -> RunStatistics:
     """Run blocks [first_block, first_block + n_blocks) of a `paths`-path run and return their
     mergeable statistics. The blocks are processed in batches of `batch_blocks`, each spread over
-    `threads` threads; neither changes the numbers. `record_paths` keeps each path's outcome.
-    Setting `control[0]` to 1 from another thread stops the run between two paths."""
-    total_blocks = math.ceil(paths / BLOCK_PATHS)
+    `threads` threads; neither changes the numbers. `block_paths` is the size of a block (the unit
+    whose sums are kept apart): it changes no total, only how finely the sums are split.
+    `record_paths` keeps each path's outcome. Setting `control[0]` to 1 from another thread stops
+    the run between two paths."""
+    total_blocks = math.ceil(paths / block_paths)
     if n_blocks is None:
         n_blocks = total_blocks - first_block
     n_slots = max(1, min(threads or default_threads(), os.cpu_count() or 1, n_blocks))
@@ -116,15 +119,15 @@ def run_statistics(
     done = 0
     for start in range(first_block, first_block + n_blocks, batch_blocks):
         count = min(batch_blocks, first_block + n_blocks - start)
-        first_path = start * BLOCK_PATHS
-        batch_paths = min((start + count) * BLOCK_PATHS, paths) - first_path
+        first_path = start * block_paths
+        batch_paths = min((start + count) * block_paths, paths) - first_path
         fresh = _allocate(inputs, count, 0, batch_paths if record_paths else 0)
         out = fresh._replace(**{name: getattr(shared, name) for name in HIST_FIELDS})
         if states is None:
             states = [slot_state(params, out) for _ in range(n_slots)]
 
         def work(start=start, count=count, out=out, first_path=first_path) -> None:
-            run_blocks(seed, start, count, BLOCK_PATHS, paths, n_slots, first_path, params, out, control, log, log_n, states=states)
+            run_blocks(seed, start, count, block_paths, paths, n_slots, first_path, params, out, control, log, log_n, states=states)
 
         _interruptible(work, control)
         if control[0] != 0:

@@ -220,9 +220,7 @@ def stress(
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
             _say(f"wrote {_write_json(out / 'stress.json', run.to_dict())}")
-            report = _stress_report(run, model, loaded.text, out)
-            if report is not None:
-                _say(f"wrote {report}")
+            _say(f"wrote {_stress_report(run, model, loaded.text, out)}")
     except KeyboardInterrupt:
         _interrupted(recording)
     except _errors() as exc:
@@ -257,55 +255,11 @@ def stress_table(run: Any) -> Table:
     return table
 
 
-def _stress_report(run: Any, model: Any, scenario_text: str | None, out: Path) -> Path | None:
-    """report.html of the base run with a section on the stresses (where the report is installed)."""
-    try:
-        from markupsafe import escape
+def _stress_report(run: Any, model: Any, scenario_text: str | None, out: Path) -> Path:
+    """report.html: the stress section (every comparison, with error bars), then the base case."""
+    from margincall.report import write_stress_report
 
-        from margincall.report import ReportSection, write_report
-    except ImportError:
-        return None
-    from margincall.analysis.stress import stress_rows
-
-    head = ["run", "loan / borrower", "P(margin call)", "P(default)", "expected loss", "loss VaR 99%", "liquidity at risk 95%", "P(cascade)"]
-    body = []
-    for r in stress_rows(run):
-        if r["who"] == "borrower":
-            cells = [r["run"], "borrower", "", _prob(r["p_default"], r["p_default_se"]), "", "",
-                     _money(r["liquidity_at_risk_95"]), _prob(r["p_cascade"], r["p_cascade_se"])]
-        else:
-            cells = [r["run"], r["who"], _prob(r["p_margin_call"], r["p_margin_call_se"]) if r["p_margin_call"] is not None else "unsecured",
-                     _prob(r["p_default"], r["p_default_se"]), _money(r["expected_loss"], r["expected_loss_se"]),
-                     _money(r["loss_var_99"]), "", ""]
-        body.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>")
-    described = "".join(
-        f"<li><b>{escape(a.stress.id or name)} {escape(name)}</b>: {escape(a.stress.description)} "
-        f"<i>Applied:</i> {escape('; '.join(a.changes))}"
-        + (f" <i>Notes:</i> {escape('; '.join(a.notes))}" if a.notes else "")
-        + "</li>"
-        for name, a in run.applied.items()
-    )
-    html = (
-        f"<p>The base scenario and each named stress, simulated with the same {run.base.paths:,} paths and seed "
-        f"{run.base.seed} (common random numbers). Probabilities ± one standard error.</p><ul>{described}</ul>"
-        "<table class=\"data\"><thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in head) + "</tr></thead><tbody>"
-        + "".join(body) + "</tbody></table>"
-    )
-    figures = []
-    try:
-        import plotly.graph_objects as go
-
-        names = ["base", *run.results]
-        fig = go.Figure()
-        for loan_id in run.base.loans:
-            fig.add_bar(name=f"{loan_id} P(default)", x=names,
-                        y=[(run.base if n == "base" else run.results[n]).loans[loan_id].p_default for n in names])
-        fig.update_layout(barmode="group", title="P(default) by stress", yaxis_tickformat=".0%", height=420)
-        figures.append(fig)
-    except ImportError:  # pragma: no cover - plotly comes with the report
-        pass
-    section = ReportSection(title="Named stresses", html=html, figures=figures)
-    return write_report(run.base, model, out / "report.html", scenario_text=scenario_text, extra_sections=[section])
+    return write_stress_report(run, model, out / "report.html", scenario_text=scenario_text)
 
 
 # -- searches -------------------------------------------------------------------------------------
@@ -421,11 +375,15 @@ def reverse(
             rec.complete(_finite(result.to_dict()), headline=_search_headline(result, "shock"))
             _console().print(_curve_table(result, f"Reverse stress along {direction} ({paths:,} paths, seed {seed})", "shock", lambda x: f"{x:+.3%}"))
             t = result.target
-            _say(f"smallest shock reaching {t.text}: {result.value:+.2%} ({', '.join(f'{a} {m:+.2%}' for a, m in result.moves.items())})"
-                 + (f" on day {day}" if day else "") + (f" over {over_days} days" if over_days > 1 else ""))
+            if result.no_shock_needed:
+                _say(f"no shock is needed: {t.text} already holds in the scenario as it is "
+                     f"({t.metric} {_metric(t.metric, result.metric, result.metric_se)} without a shock)")
+            else:
+                _say(f"smallest shock reaching {t.text}: {result.value:+.2%} ({', '.join(f'{a} {m:+.2%}' for a, m in result.moves.items())})"
+                     + (f" on day {day}" if day else "") + (f" over {over_days} days" if over_days > 1 else ""))
             _say(f"  {t.metric} there: {_metric(t.metric, result.metric, result.metric_se)}; "
                  f"band from the simulation error (± 2 SE contains the target): {result.low:+.2%} .. {result.high:+.2%}")
-            _say_notes(result.note, result.se_note)
+            _say_notes(None if result.no_shock_needed else result.note, result.se_note)
             _print_events(result.events, f"{len({e.path for e in result.events})} paths with the target's event")
             if out is not None:
                 _say(f"wrote {_write_json(out / 'reverse.json', result.to_dict())}")
@@ -536,19 +494,22 @@ def size(
 
 def sensitivities(
     scenario: ScenarioArg = None,
-    paths: Annotated[int, _paths_opt("split into --batches batches; default 40,000")] = 40_000,
+    paths: Annotated[int, _paths_opt("default 8,192; the same paths for the base and every bumped variant")] = 8_192,
     seed: SeedOpt = 0,
-    batches: Annotated[int, typer.Option("--batches", min=2, help="Independent batches for the standard errors (seeds seed, seed+1, ...).")] = 8,
+    metric: Annotated[
+        str, typer.Option("--metric", help="Rank the inputs by their effect on this metric, e.g. borrower.p_default or LOAN.expected_loss.")
+    ] = "borrower.p_default",
     only: Annotated[
         Optional[list[str]], typer.Option("--only", help="Kinds of bump: volatility, correlation, drift, haircut, trigger (repeat); default: all.")
     ] = None,
-    out: Annotated[Optional[Path], _out_opt("sensitivities.json")] = None,
+    out: Annotated[Optional[Path], _out_opt("sensitivities.json and sensitivities.html (tornado charts and the table)")] = None,
     threads: ThreadsOpt = None,
     db: DbOpt = None,
     store: StoreOpt = True,
     label: LabelOpt = None,
 ) -> None:
-    """The change of each headline metric for a bump of each volatility, correlation, drift, haircut and trigger."""
+    """Which inputs matter: each volatility, correlation, drift, haircut and trigger lowered and raised,
+    ranked by the change of one metric (a tornado), with common random numbers and standard errors."""
     from margincall.analysis.sensitivities import sensitivities as run_sensitivities
 
     recording = False
@@ -556,23 +517,27 @@ def sensitivities(
         loaded = _main()._read(scenario)
         model = loaded.scenario
         with _recorded("sensitivities", loaded, seed=seed, paths=paths, store=store, db=db, label=label,
-                       options={"batches": batches, "only": list(only) if only else None}) as rec:
+                       options={"only": list(only) if only else None, "metric": metric}) as rec:
             recording = rec.active
             with _bar("bumps") as bar:
                 task = bar.add_task("simulations", total=None)
                 report = run_sensitivities(
-                    model, paths=paths, seed=seed, batches=batches, kinds=only, threads=threads,
+                    model, paths=paths, seed=seed, kinds=only, threads=threads,
                     progress=lambda done, total: bar.update(task, completed=done, total=total),
                 )
             rec.complete(_finite(report.to_dict()), headline=_base_headline(report.base))
-            for table in sensitivity_tables(report):
-                _console().print(table)
+            _console().print(sensitivity_table(report, metric))
             for note in report.notes:
                 _say(f"note: {note}")
+            others = [m for m in report.metrics if m != metric]
+            _say(f"{report.simulations} simulations in {report.elapsed_seconds:.1f} s; rank by another metric with --metric: {', '.join(others)}")
             _console().print(debt_service_table(report.debt_service, model.currency))
             _say("debt service: the probability follows the scenario's market law (its fair values and shocks) and ignores the borrower's actions")
             if out is not None:
+                from margincall.report import write_sensitivity_report
+
                 _say(f"wrote {_write_json(out / 'sensitivities.json', report.to_dict())}")
+                _say(f"wrote {write_sensitivity_report(report, model, out / 'sensitivities.html', metric=metric)}")
     except KeyboardInterrupt:
         _interrupted(recording)
     except _errors() as exc:
@@ -598,33 +563,23 @@ def _base_headline(base: dict[str, float]) -> list[Figure]:
     return figures
 
 
-def sensitivity_tables(report: Any) -> list[Table]:
-    by_scope: dict[str, list[str]] = {}
-    for metric in report.base:
-        scope, _, name = metric.rpartition(".")
-        by_scope.setdefault(scope, []).append(name)
-    table_data = report.table()
-    tables = []
-    for scope, names in by_scope.items():
-        table = Table(title=f"Sensitivities — {scope} ({report.paths:,} paths in {report.batches} batches, seed {report.seed}): change for the bump ± SE")
-        table.add_column("bump")
-        table.add_column("difference")
-        for name in names:
-            table.add_column(name, justify="right")
-        table.add_row("base", "", *[_metric(n, report.base[f"{scope}.{n}"]) for n in names], end_section=True)
-        for bump, cells in table_data.items():
-            first = next(iter(cells.values()))
-            table.add_row(bump, first.method, *[_change(n, cells[f"{scope}.{n}"].change, cells[f"{scope}.{n}"].se) for n in names])
-        tables.append(table)
-    return tables
+def sensitivity_table(report: Any, metric: str) -> Table:
+    """One table: the inputs ranked by their effect on `metric` (largest first), with the metric's
+    change when each is lowered and raised, ± SE."""
+    from margincall.report import bump_label, change_text, metric_label
 
-
-def _change(metric: str, change: float, se: float) -> str:
-    if metric.startswith("p_"):
-        return f"{change * 100:+.2f} ± {se * 100:.2f} pp"
-    from margincall.cli.render import money
-
-    return f"{'+' if change >= 0 else '-'}{money(abs(change))} ± {money(se)}"
+    rows = report.ranked(metric)  # a clear error for an unknown metric
+    cur = report.currency
+    base = report.base[metric]
+    shown = _prob(base) if metric.rpartition(".")[2].startswith("p_") else _money(base)
+    table = Table(title=f"Sensitivities of {metric_label(metric)} (base {shown}): {report.paths:,} paths a variant, seed {report.seed}, "
+                        "common random numbers; ranked by the change between lowered and raised")
+    for column in ("#", "input value (lowered / raised)", "lowered", "raised", "swing"):
+        table.add_column(column, justify="left" if column.startswith("input") else "right")
+    for rank, row in enumerate(rows, start=1):
+        table.add_row(str(rank), bump_label(row), change_text(metric, row.down_change, row.down_se, cur),
+                      change_text(metric, row.up_change, row.up_se, cur), change_text(metric, row.swing, None, cur).lstrip("+"))
+    return table
 
 
 def debt_service_table(rows: list[Any], currency: str) -> Table:
@@ -641,14 +596,26 @@ def debt_service_table(rows: list[Any], currency: str) -> Table:
     return table
 
 
-def debt_service_command(scenario: ScenarioArg = None, seed: SeedOpt = 0) -> None:
+def debt_service_command(
+    scenario: ScenarioArg = None,
+    paths: Annotated[int, typer.Option("--paths", "-n", min=1, help="Draws of the Monte Carlo for a pool of several assets (default 200,000; "
+                                        "a pool of one asset is in closed form).")] = 200_000,
+    seed: SeedOpt = 0,
+    out: Annotated[Optional[Path], _out_opt("debt-service.json")] = None,
+) -> None:
     """For each loan, the collateral growth a year that pays its interest, and the probability that the collateral beats it."""
+    from dataclasses import asdict
+
     from margincall.analysis.sensitivities import debt_service
 
     try:
         model = _main()._load(scenario)
-        _console().print(debt_service_table(debt_service(model, seed=seed), model.currency))
+        rows = debt_service(model, seed=seed, draws=paths)
+        _console().print(debt_service_table(rows, model.currency))
         _say("the probability follows the scenario's market law (fair values and shocks) and ignores the borrower's actions")
+        if out is not None:
+            data = {"scenario": model.name, "currency": model.currency, "draws": paths, "seed": seed, "debt_service": [asdict(d) for d in rows]}
+            _say(f"wrote {_write_json(out / 'debt-service.json', data)}")
     except _errors() as exc:
         _fail(exc)
 
@@ -659,7 +626,11 @@ def debt_service_command(scenario: ScenarioArg = None, seed: SeedOpt = 0) -> Non
 def calibrate(
     prices: Annotated[Path, typer.Argument(help="CSV file: a date column and one column of prices (or values) per asset.")],
     out: Annotated[Optional[Path], _out_opt("calibration.json and calibration.yaml")] = None,
-    columns: Annotated[Optional[list[str]], typer.Option("--column", help="Use only this column (repeat); default: all.")] = None,
+    columns: Annotated[
+        Optional[list[str]],
+        typer.Option("--columns", "--column", help="The price columns to use, comma-separated (a,b) or repeated; "
+                     "default: the columns that look like prices (Volume, Open, High, Low and, beside Close, Adj Close are skipped)."),
+    ] = None,
     date_column: Annotated[Optional[str], typer.Option("--date-column", help="Name of the date column; default: the first.")] = None,
     start: Annotated[Optional[str], typer.Option("--start", help="First date used, YYYY-MM-DD.")] = None,
     end: Annotated[Optional[str], typer.Option("--end", help="Last date used, YYYY-MM-DD.")] = None,
@@ -682,7 +653,11 @@ def calibrate(
             except ValueError:
                 raise CalibrationError(f"{name} '{text}' is not a date; write YYYY-MM-DD") from None
 
-        history = read_prices(prices, date_column=date_column, columns=columns)
+        chosen = [c.strip() for text in columns or () for c in text.split(",") if c.strip()] or None
+        history = read_prices(prices, date_column=date_column, columns=chosen)
+        _say(f"price columns: {', '.join(history.names)}" + ("" if chosen else " (chosen by their names; --columns to choose)"))
+        for name, why in history.skipped.items():
+            _say(f"  skipped '{name}': {why}")
         result = run_calibration(history, days_per_year=days_per_year, jump_threshold=threshold, confidence=confidence,
                                  start=date(start, "--start"), end=date(end, "--end"))
         _console().print(calibration_table(result))

@@ -182,11 +182,37 @@ def check(scenario: Annotated[str, typer.Argument(help="Scenario YAML file to va
 
 
 @app.command()
-def schema() -> None:
-    """Print the scenario file's JSON Schema (fields, units, defaults)."""
-    from margincall.analysis.loading import scenario_json_schema
+def schema(
+    part: Annotated[
+        Optional[str], typer.Argument(help="Show only this part of a file, e.g. loans, assets, borrower.cash_flows.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON Schema instead (for editors and validators).")] = False,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the reference as Markdown (the text of docs/scenario.md).")
+    ] = False,
+) -> None:
+    """The scenario file's reference: every field with its type, unit, default and meaning."""
+    from margincall.model.reference import reference_markdown
 
-    sys.stdout.write(json.dumps(scenario_json_schema(), indent=2) + "\n")
+    if as_json and markdown:
+        _fail(MarginCallError("give one of --json and --markdown"))
+    if as_json:
+        from margincall.analysis.loading import scenario_json_schema
+
+        sys.stdout.write(json.dumps(scenario_json_schema(), indent=2) + "\n")
+    elif markdown:
+        sys.stdout.write(reference_markdown())
+    else:
+        from margincall.cli.render import reference_tables
+
+        tables = reference_tables(part)
+        if not tables:
+            from margincall.model.reference import scenario_reference
+
+            parts = ", ".join(dict.fromkeys(s.path.split(".")[0] for s in scenario_reference() if s.path))
+            _fail(MarginCallError(f"no part '{part}' in a scenario file; parts: {parts}"))
+        for table in tables:
+            console.print(table)
 
 
 @app.command()

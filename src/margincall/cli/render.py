@@ -39,7 +39,8 @@ def describe_scenario(scenario: Scenario) -> list[str]:
         lines.append(f"  market: historical returns from {scenario.market.prices}, in blocks of {scenario.market.block_days} days")
     for asset_id, a in scenario.assets.items():
         moves = "returns replayed" if historical else f"volatility {a.volatility:.0%}/yr"
-        lines.append(f"  asset {asset_id}: {a.kind}, value {money(a.value)}, {moves}")
+        worth = f"value {money(a.value)}" if a.value is not None else f"price {money(a.price)}"
+        lines.append(f"  asset {asset_id}: {a.kind}, {worth}, {moves}")
     for loan_id, loan in scenario.loans.items():
         if loan.secured:
             pool = ", ".join(f"{f:.0%} of {a}" for a, f in (loan.collateral or {}).items())
@@ -47,10 +48,11 @@ def describe_scenario(scenario: Scenario) -> list[str]:
             lines.append(f"  loan {loan_id}: {money(loan.principal)} at {loan.annual_rate:.2%}, {loan.term_days} d, on {pool}; {terms}")
         else:
             lines.append(f"  loan {loan_id}: {money(loan.principal)} at {loan.annual_rate:.2%}, {loan.term_days} d, unsecured")
-    b = scenario.borrower
-    lines.append(f"  borrower: cash {money(b.cash)} (reserve {money(b.cash_reserve)}), responds {' -> '.join(b.response) or 'nothing'}")
-    for flow in b.cash_flows:
-        lines.append(f"    cash flow {flow.label or ''} on {flow.day}: {money(flow.amount)}")
+    for borrower_id, b in scenario.book().borrowers.items():
+        who = "borrower" if scenario.shorthand else f"borrower {borrower_id}"
+        lines.append(f"  {who}: cash {money(b.cash)} (reserve {money(b.cash_reserve)}), responds {' -> '.join(b.response) or 'nothing'}")
+        for flow in b.cash_flows:
+            lines.append(f"    cash flow {flow.label or ''} on {flow.day}: {money(flow.amount)}")
     return lines
 
 
@@ -93,3 +95,29 @@ def result_tables(result: SimulationResult) -> list[Table]:
 def print_result(console: Console, result: SimulationResult) -> None:
     for table in result_tables(result):
         console.print(table)
+
+
+def reference_tables(part: str | None = None) -> list[Table]:
+    """The scenario reference (`margincall schema`): one table per part of a file; `part` keeps
+    the parts whose path starts with it (`loans`, `borrower.cash_flows`)."""
+    from rich.markup import escape
+
+    from margincall.model.reference import scenario_reference
+
+    tables = []
+    for section in scenario_reference():
+        bare = section.path.replace("[]", "")
+        if part and not (bare == part or bare.startswith(f"{part}.") or section.path.startswith(part)):
+            continue
+        title = f"{section.path or 'top level'} ({section.model})" + (f": {section.summary}" if section.summary else "")
+        table = Table(title=escape(title), title_justify="left")
+        table.add_column("field", no_wrap=True, style="bold")
+        table.add_column("type")
+        table.add_column("unit")
+        table.add_column("default")
+        table.add_column("meaning", ratio=1)
+        for f in section.fields:
+            table.add_row(*(escape(cell) for cell in (f.path, f.type, f.unit or "-", f.default, f.meaning or "-")))
+        tables.append(table)
+    return tables
+

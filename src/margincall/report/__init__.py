@@ -1,12 +1,39 @@
-"""The HTML report of a run: one self-contained file (plotly.js inlined once) that makes no
-network request.
+"""The HTML reports: one self-contained file each (plotly.js inlined once, no network request).
 
-    from margincall.report import write_report
+    from margincall.report import write_report, write_stress_report, write_sensitivity_report
     write_report(result, scenario, "out/report.html", scenario_text=text)
 """
 
 from margincall.report._inputs import Table, input_tables
+from margincall.report._sensitivities import (
+    bump_label,
+    change_text,
+    metric_label,
+    render_sensitivity_report,
+    sensitivity_table,
+    tornado_chart,
+    write_sensitivity_report,
+)
+from margincall.report._stress import stress_section, write_stress_report
+from margincall.report._theme import Chart
 from margincall.report._words import describe
 from margincall.report._write import ReportSection, render_report, write_report
 
-__all__ = ["ReportSection", "Table", "describe", "input_tables", "render_report", "write_report"]
+__all__ = [
+    "Chart",
+    "ReportSection",
+    "Table",
+    "bump_label",
+    "change_text",
+    "describe",
+    "input_tables",
+    "metric_label",
+    "render_report",
+    "render_sensitivity_report",
+    "sensitivity_table",
+    "stress_section",
+    "tornado_chart",
+    "write_report",
+    "write_sensitivity_report",
+    "write_stress_report",
+]

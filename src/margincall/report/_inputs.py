@@ -1,52 +1,55 @@
 """Every input of a scenario as tables, each value with its unit and the schema's description.
 
 Rows come from the pydantic fields themselves, so a field added to the schema appears here
-without a change (with no unit until `UNITS` names one).
+without a change; units come from `margincall.model.units`, as in `margincall schema`. An input
+left unset shows the value the engine uses in its place (a horizon of 756 days, not a dash).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import typing
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
-from margincall.model.scenario import Asset, Borrower, IndexRate, Loan, Scenario
-from margincall.report._format import number
+from margincall.model.scenario import Asset, Borrower, IndexRate, Lender, Loan, Scenario
+from margincall.model.units import unit_of
+from margincall.report._format import money_exact, number
 
-# Unit of each input; `{cur}` is the scenario's currency. Keys: model name, then field path.
-UNITS: dict[str, dict[str, str]] = {
-    "Scenario": {
-        "currency": "ISO code", "start_date": "date of day 0", "horizon_days": "trading days",
-        "days_per_year": "trading days / year",
-    },
-    "Asset": {
-        "kind": "public | private", "value": "{cur}", "volatility": "per year (0.3 = 30%)",
-        "drift": "per year (0.05 = 5%)", "adv": "{cur} / day", "impact": "Y, dimensionless",
-        "impact_permanent": "fraction of a day's impact", "jumps.rate": "jumps / year",
-        "jumps.mean": "log jump size", "jumps.stdev": "log jump size", "marks.every_days": "trading days",
-        "marks.rounds_per_year": "events / year", "listing.day": "trading day (or date)",
-        "listing.adv": "{cur} / day", "listing.lockup_days": "trading days", "sale_delay_days": "trading days",
-        "sale_discount": "fraction of fair value",
-    },
-    "Loan": {
-        "principal": "{cur}", "rate": "per year (0.06 = 6%)", "term_days": "trading days",
-        "extension_days": "trading days", "extension_max_ltv": "LTV (debt / lending value)",
-        "collateral": "fraction of each holding", "haircuts": "fraction of value",
-        "margin_call_ltv": "LTV (debt / lending value)", "cure_ltv": "LTV (debt / lending value)",
-        "cure_days": "trading days", "liquidation_ltv": "LTV (debt / lending value)", "recourse": "yes / no",
-        "cross_default": "yes / no", "interest_every_days": "trading days", "refinance_probability": "probability",
-        "refinance_days": "trading days", "recovery_rate": "fraction of principal",
-        "liquidation_participation": "fraction of adv per day",
-    },
-    "Borrower": {
-        "cash": "{cur}", "cash_reserve": "{cur}", "response": "actions, in order",
-        "max_participation": "fraction of adv per day",
-    },
-    "CashFlow": {"day": "trading day (or date)", "amount": "{cur}, negative = out"},
-    "Shock": {"day": "trading day (or date)", "change": "relative (−0.4 = −40%)", "over_days": "trading days"},
-}
+# Inputs left unset whose value the engine derives: (model, field) -> the value it uses, in words.
+def _derived(model: str, path: str, scenario: Scenario, entity: BaseModel, key: str) -> str | None:
+    if model == "Scenario" and path == "horizon_days":
+        return f"{scenario.horizon:,} (the longest term with its extension)"
+    if model == "Scenario" and path == "name":
+        return scenario.name
+    if model == "Loan" and isinstance(entity, Loan):
+        if path == "lender":
+            return f"{key} (the loan's id)"
+        if path == "extension_max_ltv" and entity.secured and entity.extension_days:
+            return f"below {show(entity.margin_call_ltv)} (the call level)"
+        if path == "refinance_days":
+            return f"{entity.term_days:,} (the term)"
+        if path == "haircuts" and entity.secured:
+            return show(entity.accepted_haircuts) + " (0 on each pledged asset)"
+    if model == "Scenario" and path.startswith("market."):
+        return "gbm (the default)" if path == "market.model" else "not used by gbm"
+    if model == "Loan" and isinstance(entity, Loan) and path == "borrower":
+        book = scenario.book()
+        return f"{book.loan_borrower[key]} (the only borrower)"
+    if model == "Asset" and isinstance(entity, Asset) and path == "price" and entity.value is not None:
+        return "the value: the holding is one unit"
+    return None
+
+
+_DEFAULT = re.compile(r"\b[Dd]efault:\s*([^;.]+)")
+
+
+def _unset(description: str) -> str:
+    """What an input left unset means, from its description (`default: the term`), else `none`."""
+    match = _DEFAULT.search(description)
+    return f"not set: {match.group(1).strip()}" if match else "none"
 
 
 @dataclass(frozen=True)
@@ -62,27 +65,34 @@ class Table:
 
 
 def input_tables(scenario: Scenario) -> list[Table]:
-    """Tables of the whole scenario: run settings, assets, correlation, shocks, borrower, cash flows, loans."""
-    cur = scenario.currency
-    parts = frozenset({"assets", "correlation", "shocks", "borrower", "loans"})  # tables of their own
-    settings = _entity_table("Run settings", {"scenario": scenario}, Scenario, cur, skip=parts)
+    """Tables of the whole scenario: run settings, assets, correlation, shocks, borrowers, cash flows,
+    lenders, loans (a one-borrower file shows its borrower, and the lenders its loans name, with
+    their default terms)."""
+    book = scenario.book()
+    parts = frozenset({"assets", "correlation", "shocks", "borrower", "borrowers", "lenders", "loans"})  # tables of their own
+    settings = _entity_table("Run settings", {"scenario": scenario}, Scenario, scenario, skip=parts)
+    assets = "Assets (the borrower's holdings)" if scenario.shorthand else "Assets (markets)"
+    lenders = "Lenders" + (" (the loans' lender labels, with default terms)" if scenario.lenders is None else "")
     tables = [
         settings,
-        _entity_table("Assets (the borrower's holdings)", dict(scenario.assets), Asset, cur, css_id="inputs-assets"),
+        _entity_table(assets, dict(scenario.assets), Asset, scenario, css_id="inputs-assets"),
         _correlation_table(scenario),
         _shocks_table(scenario),
-        _entity_table("Borrower", {"borrower": scenario.borrower}, Borrower, cur, skip=frozenset({"cash_flows"})),
+        _entity_table("Borrower" if len(book.borrowers) == 1 else "Borrowers", dict(book.borrowers), Borrower, scenario,
+                      skip=frozenset({"cash_flows"})),
         _cash_flow_table(scenario),
-        _entity_table("Loans and their covenants", dict(scenario.loans), Loan, cur, css_id="inputs-loans"),
+        _entity_table(lenders, dict(book.lenders), Lender, scenario),
+        _entity_table("Loans and their covenants", dict(scenario.loans), Loan, scenario, css_id="inputs-loans"),
     ]
     return tables
 
 
 def _nested_model(annotation: object) -> type[BaseModel] | None:
-    """The pydantic model of an optional nested field (`Jumps | None` -> Jumps), else None."""
-    for arg in typing.get_args(annotation) or (annotation,):
-        if isinstance(arg, type) and issubclass(arg, BaseModel) and arg is not IndexRate:
-            return arg
+    """The pydantic model of a nested field that holds a model or nothing (`Jumps | None` -> Jumps);
+    None for any other field, one that may also hold a number or a switch (`bool | CrossDefault`)."""
+    args = [a for a in (typing.get_args(annotation) or (annotation,)) if a is not type(None)]
+    if len(args) == 1 and isinstance(args[0], type) and issubclass(args[0], BaseModel):
+        return args[0]
     return None
 
 
@@ -116,10 +126,12 @@ def show(value: object) -> str:
     """An input value as text: exact numbers, `a: 1, b: 0.5` for maps, `index + spread` for a floating rate."""
     if isinstance(value, IndexRate):
         return f"{number(value.index, 6)} + {number(value.spread, 6)} = {number(value.annual, 6)} (index + spread)"
+    if isinstance(value, BaseModel):
+        return show(dict(value))
     if isinstance(value, dict):
-        return ", ".join(f"{k}: {show(v)}" for k, v in value.items()) if value else "—"
+        return ", ".join(f"{k}: {show(v)}" for k, v in value.items()) if value else "none"
     if isinstance(value, list | tuple):
-        return ", ".join(show(v) for v in value) if value else "—"
+        return ", ".join(show(v) for v in value) if value else "none"
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, float):
@@ -127,13 +139,23 @@ def show(value: object) -> str:
     return number(value)
 
 
-def _entity_table(title: str, entities: dict[str, BaseModel], model: type[BaseModel], cur: str, *,
+def _entity_table(title: str, entities: dict[str, BaseModel], model: type[BaseModel], scenario: Scenario, *,
                   skip: frozenset[str] = frozenset(), css_id: str = "") -> Table:
-    units = UNITS.get(model.__name__, {})
+    cur = scenario.currency
     rows = []
-    for path, _name, _nested, description in _rows_of(model, skip):
-        values = [show(_value(entity, path)) for entity in entities.values()]
-        rows.append([path, *values, units.get(path, "").format(cur=cur), description])
+    for path, name, nested, description in _rows_of(model, skip):
+        unit = unit_of(nested, path.split(".", 1)[1], cur) if nested is not None else unit_of(model, name, cur)
+        values = []
+        for key, entity in entities.items():
+            value = _value(entity, path)
+            derived = _derived(model.__name__, path, scenario, entity, key) if value is None else None
+            if value is None:
+                values.append(derived if derived is not None else _unset(description))
+            elif unit.startswith(cur) and isinstance(value, int | float) and not isinstance(value, bool):
+                values.append(money_exact(value, cur))
+            else:
+                values.append(show(value))
+        rows.append([path, *values, unit or "—", description])
     header = ["input", *entities.keys(), "unit", "meaning"]
     return Table(title=title, header=header, rows=rows, css_id=css_id)
 
@@ -151,7 +173,9 @@ def _correlation_table(scenario: Scenario) -> Table:
 
 
 def _shocks_table(scenario: Scenario) -> Table:
-    units = UNITS["Shock"]
+    from margincall.model.scenario import Shock
+
+    units = {name: unit_of(Shock, name, scenario.currency) for name in ("day", "change", "over_days")}
     rows = [
         [str(i + 1), show(s.day), str(scenario.day_number(s.day)), s.asset, number(s.change, 6), number(s.over_days)]
         for i, s in enumerate(scenario.shocks)
@@ -166,15 +190,22 @@ def _shocks_table(scenario: Scenario) -> Table:
 
 
 def _cash_flow_table(scenario: Scenario) -> Table:
-    units = UNITS["CashFlow"]
-    rows = [
-        [str(i + 1), show(f.day), str(scenario.day_number(f.day)), number(f.amount, 6), f.label or "—"]
-        for i, f in enumerate(scenario.borrower.cash_flows)
-    ]
+    """Every borrower's scheduled cash flows (with a borrower column in a book of several), with
+    their grace periods."""
+    from margincall.model.scenario import CashFlow
+
+    units = {name: unit_of(CashFlow, name, scenario.currency) for name in ("day", "amount", "grace_days")}
+    book = scenario.book()
+    several = len(book.borrowers) > 1
+    rows = []
+    for borrower_id, borrower in book.borrowers.items():
+        for f in borrower.cash_flows:
+            rows.append([str(len(rows) + 1), *([borrower_id] if several else []), show(f.day), str(scenario.day_number(f.day)),
+                         money_exact(f.amount, scenario.currency), number(f.grace_days), f.label or "none"])
     return Table(
-        title="Borrower's scheduled cash flows",
-        header=["#", f"day ({units['day']})", "trading day",
-                f"amount ({units['amount'].format(cur=scenario.currency)})", "label"],
+        title="Scheduled cash flows" if several else "Borrower's scheduled cash flows",
+        header=["#", *(["borrower"] if several else []), f"day ({units['day']})", "trading day",
+                f"amount ({units['amount']})", f"grace ({units['grace_days']})", "label"],
         rows=rows,
         note="" if rows else "No scheduled cash flows.",
     )

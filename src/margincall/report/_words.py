@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 
-from margincall.model.scenario import Asset, Loan, Scenario
+from margincall.model.scenario import Asset, Borrower, Loan, Scenario
 from margincall.report._format import money, percent
 
-_ACTIONS = {"cash": "pays from cash", "pledge": "pledges more holdings", "sell": "sells public holdings"}
+_ACTIONS = {"cash": "pays from cash", "pledge": "pledges more holdings", "sell": "sells public holdings",
+            "release": "frees collateral above a lender's cure level", "draw": "draws on undrawn committed facilities",
+            "block": "sells free public holdings in blocks"}
 
 
 def describe(scenario: Scenario) -> list[str]:
@@ -42,11 +44,16 @@ def describe(scenario: Scenario) -> list[str]:
 
 def _holdings(scenario: Scenario) -> str:
     cur = scenario.currency
-    who = scenario.borrower.name or "The borrower"
-    total = sum(asset.value for asset in scenario.assets.values())
+    book = scenario.book()
     parts = [f"{asset_id} ({_asset(asset, cur)})" for asset_id, asset in scenario.assets.items()]
-    text = f"{who} holds {len(parts)} stake{'s' if len(parts) != 1 else ''} worth {money(total, cur)} on day 0: "
-    text += "; ".join(parts) + "."
+    text = ""
+    for borrower_id, borrower in book.borrowers.items():
+        who = borrower.name or ("The borrower" if scenario.shorthand else borrower_id)
+        held = [a for a, units in book.holdings[borrower_id].items() if units > 0]
+        total = sum(book.holding_value(borrower_id, a) for a in held)
+        text += (f"{who} holds {len(held)} stake{'s' if len(held) != 1 else ''} worth {money(total, cur)} on day 0"
+                 + (f" ({', '.join(held)}). " if not scenario.shorthand else ". "))
+    text += "The assets: " + "; ".join(parts) + "."
     if scenario.correlation:
         pairs = ", ".join(f"{a}/{b} {rho:+.2f}" for a, b, rho in scenario.correlation)
         text += f" Daily return correlations: {pairs}; pairs not listed are uncorrelated."
@@ -55,7 +62,7 @@ def _holdings(scenario: Scenario) -> str:
 
 def _asset(asset: Asset, cur: str) -> str:
     bits = [
-        f"{asset.kind}, {money(asset.value, cur)}",
+        f"{asset.kind}, " + (money(asset.value, cur) if asset.value is not None else f"{money(asset.price, cur)} a unit"),
         f"volatility {percent(asset.volatility, 0)} a year",
     ]
     if asset.drift:
@@ -84,12 +91,17 @@ def _asset(asset: Asset, cur: str) -> str:
 
 
 def _borrower(scenario: Scenario) -> str:
+    book = scenario.book()
+    return " ".join(_one_borrower(scenario, b, None if scenario.shorthand else book.borrower_name(b_id))
+                    for b_id, b in book.borrowers.items())
+
+
+def _one_borrower(scenario: Scenario, b: Borrower, name: str | None) -> str:
     cur = scenario.currency
-    b = scenario.borrower
-    text = f"It has {money(b.cash, cur)} of cash"
+    text = f"{name or 'It'} has {money(b.cash, cur)} of cash"
     if b.cash_reserve:
         text += f" and keeps {money(b.cash_reserve, cur)} of it in reserve"
-    actions = ", then ".join(_ACTIONS[a] for a in b.response)
+    actions = ", then ".join(_ACTIONS.get(a, a) for a in b.response)
     text += f". On a margin call it {actions or 'does nothing'}"
     text += "; failing that, the loan defaults." if b.response else "."
     if "sell" in b.response:
@@ -106,7 +118,9 @@ def _borrower(scenario: Scenario) -> str:
 
 def _loan(scenario: Scenario, loan_id: str, loan: Loan) -> str:
     cur = scenario.currency
-    lender = loan.lender or loan_id
+    book = scenario.book()
+    lender = book.lender_name(book.loan_lender[loan_id])
+    borrower = book.borrowers[book.loan_borrower[loan_id]]
     text = (
         f"{loan_id} from {lender}: {money(loan.principal, cur)} at {percent(loan.annual_rate)} a year "
         f"for {loan.term_days} trading days"
@@ -115,19 +129,22 @@ def _loan(scenario: Scenario, loan_id: str, loan: Loan) -> str:
         cond = f" if LTV ≤ {percent(loan.extension_max_ltv, 1)}" if loan.extension_max_ltv else ""
         text += f" (extendable by {loan.extension_days} days{cond})"
     if not loan.secured:
-        text += f", unsecured, recovering {percent(loan.recovery_rate, 0)} after a borrower default."
+        recovery = loan.recovery_rate if loan.recovery_rate is not None else borrower.recovery_rate
+        text += f", unsecured, recovering {percent(recovery, 0)} after a borrower default."
     else:
         haircuts = loan.accepted_haircuts
         pool = ", ".join(
             f"{percent(frac, 0)} of {asset_id} (haircut {percent(haircuts.get(asset_id, 0.0), 0)})"
             for asset_id, frac in (loan.collateral or {}).items()
         )
-        ltv0 = day0_ltv(scenario, loan)
+        ltv0 = day0_ltv(scenario, loan, loan_id)
+        lender_terms = book.lenders[book.loan_lender[loan_id]]
+        participation = loan.liquidation_participation if loan.liquidation_participation is not None else lender_terms.participation
         text += (
             f", secured by {pool}; LTV on day 0, before shocks: {percent(ltv0, 1)}. A call opens at LTV "
             f"{percent(loan.margin_call_ltv, 1)} and must be cured to {percent(loan.cure_ltv, 1)} within "
-            f"{loan.cure_days} trading days; at {percent(loan.liquidation_ltv, 1)} the lender liquidates at once, "
-            f"selling at most {percent(loan.liquidation_participation, 0)} of daily traded value a day."
+            f"{loan.cure_days} trading days; at {percent(loan.liquidation_ltv, 1)} the lender liquidates, "
+            f"selling at most {percent(participation, 0)} of daily traded value a day."
         )
     text += " Recourse to the borrower." if loan.recourse else ""
     text += " Cross-default." if loan.cross_default else ""
@@ -136,13 +153,15 @@ def _loan(scenario: Scenario, loan_id: str, loan: Loan) -> str:
     return text
 
 
-def day0_ltv(scenario: Scenario, loan: Loan) -> float | None:
+def day0_ltv(scenario: Scenario, loan: Loan, loan_id: str) -> float | None:
     """Principal / lending value on day 0 (pledged value x (1 - haircut)), before any shock."""
     if not loan.secured:
         return None
+    book = scenario.book()
+    borrower = book.loan_borrower[loan_id]
     haircuts = loan.accepted_haircuts
     lending = sum(
-        frac * scenario.assets[a].value * (1.0 - haircuts.get(a, 0.0)) for a, frac in (loan.collateral or {}).items()
+        frac * book.holding_value(borrower, a) * (1.0 - haircuts.get(a, 0.0)) for a, frac in (loan.collateral or {}).items()
     )
     return loan.principal / lending if lending > 0 else None
 

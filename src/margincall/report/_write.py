@@ -6,20 +6,22 @@ import datetime as dt
 import os
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import jinja2
-import plotly.graph_objects as go
 import plotly.io as pio
 from markupsafe import Markup
 
 from margincall._version import __version__
 from margincall.analysis.results import BorrowerResult, LoanResult, SimulationResult
 from margincall.model.scenario import Scenario
+from margincall.report import _bundle
 from margincall.report import _charts as charts
-from margincall.report._format import binomial_se, money, money_se, number, percent, probability
+from margincall.report._format import FORMAT_NOTE, binomial_se, money, money_se, number, percent, probability
 from margincall.report._inputs import Table, input_tables
+from margincall.report._theme import Chart, TimeAxis
 from margincall.report._words import day0_ltv, describe
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "showSendToCloud": False}
@@ -27,11 +29,13 @@ PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "showSendToCloud": Fa
 
 @dataclass(frozen=True)
 class ReportSection:
-    """An extra section after the built-in ones: `html` is trusted markup, `figures` plotly figures."""
+    """An extra section after the built-in ones: `html` is trusted markup, then its tables and its
+    charts (each with the caption printed under it)."""
 
     title: str
     html: str = ""
-    figures: Sequence[go.Figure] = ()
+    tables: Sequence[Table] = ()
+    charts: Sequence[Chart] = ()
 
 
 @dataclass(frozen=True)
@@ -39,30 +43,25 @@ class _LoanView:
     loan_id: str
     summary: Table
     events: Table
-    figures: list[tuple[str, go.Figure | None, str]] = field(default_factory=list)  # (div id, figure, note if none)
+    charts: list[Chart] = field(default_factory=list)
 
 
-class _Plotter:
-    """Renders figures in document order; the first one carries the plotly.js bundle."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, fig: go.Figure, div_id: str | None = None) -> Markup:
-        self.count += 1
-        html = pio.to_html(
-            fig,
-            full_html=False,
-            include_plotlyjs=self.count == 1,
-            include_mathjax=False,
-            config=PLOTLY_CONFIG,
-            div_id=div_id or f"figure-{self.count}",
-            default_height=f"{fig.layout.height or 380}px",
-        )
-        return Markup(html)
+def plot(fig: Any, div_id: str) -> Markup:
+    """A figure's `<div>` and script; plotly.js itself is inlined once in the page's head."""
+    html = pio.to_html(
+        fig,
+        full_html=False,
+        include_plotlyjs=False,
+        include_mathjax=False,
+        config=PLOTLY_CONFIG,
+        div_id=div_id,
+        default_height=f"{fig.layout.height or 380}px",
+        validate=False,
+    )
+    return Markup(html)
 
 
-def _environment() -> jinja2.Environment:
+def environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.PackageLoader("margincall.report", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
@@ -72,6 +71,18 @@ def _environment() -> jinja2.Environment:
     )
 
 
+def page_context(title: str, facts: list[tuple[str, str]], currency: str) -> dict[str, Any]:
+    """What every page template needs: title, facts, plotly.js, the number-format note."""
+    return {
+        "title": title,
+        "facts": facts,
+        "plotly_js": Markup(_bundle.script()),
+        "plot": plot,
+        "format_note": FORMAT_NOTE.format(cur=currency),
+        "version": __version__,
+    }
+
+
 def render_report(
     result: SimulationResult,
     scenario: Scenario,
@@ -79,31 +90,36 @@ def render_report(
     scenario_text: str | None = None,
     extra_sections: Sequence[ReportSection] | None = None,
     written_at: dt.datetime | None = None,
+    case: str | None = None,
 ) -> str:
-    """The report as one HTML string (see `write_report`)."""
+    """The report as one HTML string (see `write_report`). `case` names what the run is (say
+    "base case, no stress") where a page holds other cases too: every section and chart title of
+    the run then says so."""
     written_at = written_at or dt.datetime.now(dt.UTC)
     cur = result.currency
-    days: Sequence[float | None] = result.borrower.cash_quantiles.get("day") or list(range(result.horizon_days + 1))
+    axis = TimeAxis(scenario.start_date)
     loans = [
-        _loan_view(index, loan_id, loan_result, scenario, result, days)
+        _loan_view(index, loan_id, loan_result, scenario, result, axis, case)
         for index, (loan_id, loan_result) in enumerate(result.loans.items())
     ]
     borrower = result.borrower
+    secured = [loan_id for loan_id, r in result.loans.items() if r.secured]
+    borrower_charts = [
+        charts.liquidity_chart(borrower, next(iter(scenario.book().borrowers.values())), cur),
+        charts.cash_fan(borrower, cur, axis),
+        charts.sales_chart(borrower, cur, axis),
+        charts.called_together_heatmap(borrower, result.paths, secured),
+        charts.equity_chart(borrower, cur),
+    ]
     context = {
-        "title": f"margincall report — {result.scenario}",
+        **page_context(f"margincall report — {result.scenario}", _facts(result, scenario, written_at, case), cur),
         "result": result,
-        "facts": _facts(result, written_at),
+        "case": case,
         "words": describe(scenario),
-        "headline": _headline(result),
+        "headline": replace(_headline(result), title=f"Headline — {case}") if case else _headline(result),
         "loans": loans,
         "borrower_summary": _borrower_table(borrower, result.paths, cur),
-        "borrower_figures": [
-            ("fig-borrower-liquidity", charts.liquidity_chart(borrower, scenario.borrower, cur), ""),
-            ("fig-borrower-cash", charts.cash_fan(borrower, cur), ""),
-            ("fig-borrower-sales", charts.sales_chart(borrower, cur), "Nothing was sold on any path."),
-            ("fig-borrower-called-together", charts.called_together_heatmap(borrower, result.paths), ""),
-            ("fig-borrower-equity", charts.equity_chart(borrower, cur), "Equity quantiles are not available."),
-        ],
+        "borrower_charts": [_labelled(replace(c, div_id=f"fig-{c.div_id}"), case) for c in borrower_charts],
         "sold_by_asset": Table(
             title="Value sold by asset (expected per path)",
             header=["asset", f"sold ({cur})"],
@@ -112,9 +128,27 @@ def render_report(
         "inputs": input_tables(scenario),
         "scenario_text": scenario_text,
         "extra_sections": list(extra_sections or ()),
-        "plot": _Plotter(),
     }
-    return _environment().get_template("report.html.j2").render(context)
+    return environment().get_template("report.html.j2").render(context)
+
+
+def write_html(html: str, path: str | os.PathLike[str], default_name: str = "report.html") -> Path:
+    """Write a page atomically (a temporary file renamed): `path` ending in .html/.htm is the file,
+    any other path a folder (created) that gets `default_name`."""
+    target = Path(path)
+    if target.suffix.lower() not in (".html", ".htm"):
+        target = target / default_name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".html", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(html)
+        os.chmod(tmp, 0o644)  # a page to share, not a secret (mkstemp makes it 0600)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
 
 
 def write_report(
@@ -124,47 +158,52 @@ def write_report(
     *,
     scenario_text: str | None = None,
     extra_sections: Sequence[ReportSection] | None = None,
+    case: str | None = None,
 ) -> Path:
     """Write the HTML report of `result` (a run of `scenario`) and return its path.
 
     `path` ending in .html/.htm is the file; any other path is a folder (created) that gets
-    `report.html`. The file is self-contained (about 5 MB: plotly.js is inlined once) and makes
-    no network request. `scenario_text` (the YAML run) is shown verbatim when given.
+    `report.html`. The file is self-contained (under 2 MB: plotly.js's cartesian bundle is
+    inlined once) and makes no network request. `scenario_text` (the YAML run) is shown
+    verbatim when given.
     """
-    target = Path(path)
-    if target.suffix.lower() not in (".html", ".htm"):
-        target = target / "report.html"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    html = render_report(result, scenario, scenario_text=scenario_text, extra_sections=extra_sections)
-    fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".html", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(html)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    html = render_report(result, scenario, scenario_text=scenario_text, extra_sections=extra_sections, case=case)
+    return write_html(html, path)
 
 
-def _facts(result: SimulationResult, written_at: dt.datetime) -> list[tuple[str, str]]:
-    return [
+def _labelled(chart: Chart, case: str | None) -> Chart:
+    """The chart with the case it shows in its title and caption (pages with several cases)."""
+    if not case or chart.figure is None:
+        return chart
+    figure = chart.figure
+    title = figure.layout.title.text or ""
+    figure.update_layout(title_text=f"{title} — {case}")
+    return replace(chart, figure=figure, caption=f"{case[0].upper()}{case[1:]}. {chart.caption}")
+
+
+def _facts(result: SimulationResult, scenario: Scenario, written_at: dt.datetime, case: str | None) -> list[tuple[str, str]]:
+    start = f", from {scenario.start_date.isoformat()}" if scenario.start_date else ""
+    facts = [
         ("scenario", result.scenario),
         ("paths", number(result.paths)),
         ("seed", str(result.seed)),
-        ("horizon", f"{result.horizon_days} trading days ({_years(result.horizon_days, result.days_per_year)})"),
+        ("horizon", f"{result.horizon_days:,} trading days ({_years(result.horizon_days, result.days_per_year)}){start}"),
         ("currency", result.currency),
         ("engine version", result.version),
         ("report written by", f"margincall {__version__}"),
         ("run time", f"{result.elapsed_seconds:.2f} s"),
         ("written at", written_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")),
     ]
+    if case:
+        facts.insert(1, ("charts and tables above the stresses show", case))
+    return facts
 
 
 def _headline(result: SimulationResult) -> Table:
     cur = result.currency
     rows = [
-        [loan_id, r.lender, money(r.principal, cur), probability(r.p_margin_call, r.p_margin_call_se),
+        [loan_id, r.lender, money(r.principal, cur),
+         probability(r.p_margin_call, r.p_margin_call_se) if r.secured else "unsecured",
          probability(r.p_default, r.p_default_se), probability(r.p_loss, r.p_loss_se),
          money_se(r.expected_loss, r.expected_loss_se, cur), money(r.loss_var_99, cur), money(r.loss_es_99, cur)]
         for loan_id, r in result.loans.items()
@@ -176,35 +215,35 @@ def _headline(result: SimulationResult) -> Table:
         header=["", "lender", "principal", "P(margin call)", "P(default)", "P(loss)", "expected loss",
                 "loss VaR 99%", "loss ES 99%"],
         rows=rows,
-        note=f"Probabilities: share of the {result.paths:,} paths on which the event happens at least once within "
-             "the horizon, ± one standard error sqrt(p(1 − p)/paths). Means ± their standard error.",
+        note=f"Probabilities: share of the {result.paths:,} paths on which the event happens at least once within the "
+             "horizon, ± one standard error sqrt(p(1 − p)/paths). Means ± their standard error.",
     )
 
 
 def _loan_view(index: int, loan_id: str, r: LoanResult, scenario: Scenario, result: SimulationResult,
-               days: Sequence[float | None]) -> _LoanView:
+               axis: TimeAxis, case: str | None) -> _LoanView:
     cur = result.currency
     loan = scenario.loans.get(loan_id)
     paths = result.paths
     q = r.first_call_day
-    first_call = " / ".join(number(q.get(k)) for k in ("p5", "p25", "p50", "p75", "p95"))
+    first_call = " / ".join(axis.date(int(q[k])) if q.get(k) is not None else "—" for k in ("p5", "p25", "p50", "p75", "p95"))
     rows = [
         ["lender", r.lender],
         ["principal", money(r.principal, cur)],
         ["secured", "yes" if r.secured else "no"],
-        ["P(margin call)", probability(r.p_margin_call, r.p_margin_call_se)],
+        ["P(margin call)", probability(r.p_margin_call, r.p_margin_call_se) if r.secured else "unsecured: no call"],
         ["P(default / liquidation)", probability(r.p_default, r.p_default_se)],
         ["P(loss)", probability(r.p_loss, r.p_loss_se)],
         ["expected loss", money_se(r.expected_loss, r.expected_loss_se, cur)],
         ["loss VaR / ES 95%", f"{money(r.loss_var_95, cur)} / {money(r.loss_es_95, cur)}"],
         ["loss VaR / ES 99%", f"{money(r.loss_var_99, cur)} / {money(r.loss_es_99, cur)}"],
-        ["first call day given a call, 5/25/50/75/95%", first_call],
+        ["first call, given a call: 5/25/50/75/95%", first_call],
         ["expected cash paid to cure", money(r.expected_cure_paid, cur)],
         ["collateral growth that pays the interest", percent(r.breakeven_growth) + " a year"
          if r.breakeven_growth is not None else "—"],
     ]
     if loan is not None and loan.secured:
-        rows.insert(3, ["LTV on day 0, before shocks", percent(day0_ltv(scenario, loan), 1)])
+        rows.insert(3, ["LTV on day 0, before shocks", percent(day0_ltv(scenario, loan, loan_id), 1)])
         levels = (loan.cure_ltv, loan.margin_call_ltv, loan.liquidation_ltv)
         rows.insert(4, ["cure / call / liquidation LTV", " / ".join(percent(level, 1) for level in levels)])
     summary = Table(title=f"{loan_id}", header=["measure", "value"], rows=rows)
@@ -214,17 +253,16 @@ def _loan_view(index: int, loan_id: str, r: LoanResult, scenario: Scenario, resu
         rows=[[name.replace("_", " "), probability(p, binomial_se(p, paths))] for name, p in r.events.items()],
     )
     slug = f"loan{index + 1}-{_slug(loan_id)}"
-    figures: list[tuple[str, go.Figure | None, str]] = []
+    found = []
     if loan is not None:
-        figures.append((f"fig-{slug}-ltv", charts.ltv_fan(loan_id, r, loan), "Unsecured loan: no LTV."))
-    every_day = list(range(len(r.p_margin_call_by_day)))  # the curves are daily (0 .. horizon)
-    figures += [
-        (f"fig-{slug}-probability", charts.probability_curves(loan_id, every_day, r, paths), ""),
-        (f"fig-{slug}-first-call", charts.first_call_box(loan_id, r),
-         "No path had a margin call: no first-call day to show."),
-        (f"fig-{slug}-loss", charts.loss_chart(loan_id, r, cur), ""),
+        found.append(charts.ltv_fan(loan_id, r, loan, axis))
+    found += [
+        charts.probability_curves(loan_id, r, paths, axis),
+        charts.first_call_chart(loan_id, r, axis),
+        charts.loss_chart(loan_id, r, cur, paths),
     ]
-    return _LoanView(loan_id=loan_id, summary=summary, events=events, figures=figures)
+    views = [_labelled(replace(c, div_id=f"fig-{slug}-{c.div_id.removeprefix(loan_id + '-')}"), case) for c in found]
+    return _LoanView(loan_id=loan_id, summary=summary, events=events, charts=views)
 
 
 def _borrower_table(b: BorrowerResult, paths: int, cur: str) -> Table:
@@ -245,7 +283,7 @@ def _borrower_table(b: BorrowerResult, paths: int, cur: str) -> Table:
           for k in ("p5", "p25", "p50", "p75", "p95")],
         ["collateral growth that pays all interest", percent(b.breakeven_growth) + " a year"
          if b.breakeven_growth is not None else "—"],
-        ["largest accounting residual (a check; ≈ 0)", number(b.max_ledger_residual, 3)],
+        ["largest accounting residual (a check; ≈ 0)", money(b.max_ledger_residual, cur)],
     ]
     return Table(title="Borrower", header=["measure", "value"], rows=rows,
                  note=f"Each probability ± one standard error over {paths:,} paths.")

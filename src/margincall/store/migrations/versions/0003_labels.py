@@ -1,7 +1,7 @@
 """Record every simulating command: the command, a label, the scenario file's path, the options and headline figures.
 
 Revision ID: 0003_labels
-Revises: 0001
+Revises: 0002_service
 Create Date: 2026-12-02
 """
 
