@@ -25,6 +25,10 @@ from pathlib import Path
 
 import numba
 from numba import njit
+from numba.core.errors import NumbaExperimentalFeatureWarning
+
+# The credit machinery is a first-class function (engine.kernel): a feature numba calls experimental.
+warnings.filterwarnings("ignore", category=NumbaExperimentalFeatureWarning)
 
 KERNEL_PACKAGES = ("market", "engine")
 

@@ -14,6 +14,7 @@ from margincall.analysis.loading import default_scenario, load_scenario, parse_s
 from margincall.analysis.simulate import run_statistics
 from margincall.bench.workloads import WORKLOAD_A
 from margincall.engine.lower import lower
+from margincall.engine.codes import N_LOAN_FLAGS
 from margincall.model.scenario import Scenario
 
 # one stock with drift and jumps backing two loans with interest, a cure period, cash and a
@@ -57,7 +58,7 @@ def _statistics(
     if isinstance(scenario, str):
         scenario = parse_scenario(scenario, source="test")
     inputs = lower(scenario, antithetic=antithetic, history=history_returns(scenario))
-    inputs = inputs._replace(recording=inputs.recording._replace(single_asset_loop=single_asset_loop, shortcuts=shortcuts))
+    inputs = inputs.with_settings(single_loop=single_asset_loop, shortcuts=shortcuts)
     stats = run_statistics(inputs, paths=paths, seed=7, threads=1)
     return {**stats.blocks, **stats.hists}
 
@@ -81,11 +82,11 @@ def test_quiet_days_change_no_statistic(name: str, data_dir: Path):
     full = _statistics(scenario, shortcuts=False, antithetic=antithetic, paths=2000)
     assert fast.keys() == full.keys()
     for key in fast:
-        if key != "ledger_max":
+        if key != "ledger":
             np.testing.assert_array_equal(fast[key], full[key], err_msg=key)
     money = sum(loan.principal for loan in scenario.loans.values())
-    assert fast["ledger_max"].max() <= 1e-9 * money and full["ledger_max"].max() <= 1e-9 * money
-    assert full["loan_counts"].sum() > 0
+    assert fast["ledger"].max() <= 1e-9 * money and full["ledger"].max() <= 1e-9 * money
+    assert full["counts"].sum() > 0
 
 
 @pytest.mark.parametrize(
@@ -98,28 +99,27 @@ def test_single_asset_loop_equals_general_loop(text: str, antithetic: bool):
     for name in general:
         np.testing.assert_array_equal(single[name], general[name], err_msg=name)
     # the paths did call, cure or default, so the loop handed busy days back
-    assert general["loan_counts"].sum() > 0
+    assert general["counts"].sum() > 0
 
 
 def test_single_asset_loop_applies_to_a_gated_one_stock_book():
-    from margincall.engine.codes import ACTIVE
-    from margincall.engine.kernel import _single_quiet_ok
-    from margincall.engine.state import I_GATE_ASSET, I_STATUS, L_PRINCIPAL, N_LOAN_F, N_LOAN_I
+    from margincall.engine import codes as c
+    from margincall.engine.layout import LF_PRINCIPAL, LS_GATE, LS_STATUS, N_LF, N_LS
+    from margincall.engine.path import single_quiet_ok
 
     inputs = lower(parse_scenario(TWO_LOANS, source="test"))
-    mk, ln = inputs.market, inputs.loans
-    loan_f = np.zeros((2, N_LOAN_F))
-    loan_f[:, L_PRINCIPAL] = 1.0  # owes something
-    loan_i = np.zeros((2, N_LOAN_I), dtype=np.int64)
-    loan_i[:, I_STATUS] = ACTIVE
-    loan_i[:, I_GATE_ASSET] = 0
-    check = _single_quiet_ok.py_func
-    assert check(1, 1, mk.history, mk.listing_day, ln.secured, loan_f, loan_i)
-    loan_i[1, I_GATE_ASSET] = -1  # an ungated loan that owes needs prices for its fan chart
-    assert not check(1, 1, mk.history, mk.listing_day, ln.secured, loan_f, loan_i)
-    loan_i[1, I_GATE_ASSET] = 0
-    assert not check(1, 2, mk.history, mk.listing_day, ln.secured, loan_f, loan_i)  # two assets
-
+    loan_f = np.zeros((2, N_LF))
+    loan_f[:, LF_PRINCIPAL] = 1.0  # owes something
+    loan_s = np.zeros((2, N_LS), dtype=np.int64)
+    loan_s[:, LS_STATUS] = c.ACTIVE
+    loan_s[:, LS_GATE] = 0
+    check = single_quiet_ok.py_func
+    assert check(1, inputs.settings, inputs.asset_i, inputs.history, inputs.loan_i, loan_f, loan_s)
+    loan_s[1, LS_GATE] = -3  # a pool computed daily needs prices for its fan chart
+    assert not check(1, inputs.settings, inputs.asset_i, inputs.history, inputs.loan_i, loan_f, loan_s)
+    loan_s[1, LS_GATE] = 0
+    two = np.vstack([inputs.asset_i, inputs.asset_i])
+    assert not check(1, inputs.settings, two, inputs.history, inputs.loan_i, loan_f, loan_s)  # two assets
 
 
 def test_quiet_days_change_no_statistic_under_replayed_history(tmp_path: Path):
@@ -165,6 +165,7 @@ loans:
     fast = _statistics(scenario, paths=2000)
     full = _statistics(scenario, shortcuts=False, paths=2000)
     for key in fast:
-        if key != "ledger_max":
+        if key != "ledger":
             np.testing.assert_array_equal(fast[key], full[key], err_msg=key)
-    assert full["loan_counts"][:, :, 0].sum(axis=0).min() > 0  # both loans were called on some paths
+    called = full["counts"][:, [0, N_LOAN_FLAGS]].sum(axis=0)  # the first flag (called) of each loan
+    assert called.min() > 0  # both loans were called on some paths

@@ -146,7 +146,7 @@ def test_rich_scenario_exercises_every_mechanism():
     assert 0.05 < b.p_default < 0.95
     assert b.p_forced_sale > 0.05 and b.p_cascade > 0.05
     assert b.expected_impact_cost > 0.0 and b.expected_discount_cost > 0.0
-    assert b.sold_value_by_asset["gamma"] > 0.0  # the private pool was sold by its lender
+    assert result.system.sold_value_by_asset["gamma"] > 0.0  # the private pool was sold by its lender
     events = {e.event for e in margincall.trace(scenario, paths=200, seed=1, max_events=200_000)}
     assert {"mark", "cash_flow", "interest", "sell", "pledge", "liquidation_sale", "borrower_default"} <= events
 

@@ -15,9 +15,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from margincall.analysis.alerts import AlertRule, check_rule_loans, crossings, parse_rule
+from margincall.analysis.alerts import (
+    AlertRule,
+    check_rule_loans,
+    crossings,
+    parse_rule,
+)
 from margincall.analysis.marks import Mark, check_assets, latest_date
-from margincall.analysis.monitor import BookToday, DueItem, OpenCall, book_today, due_within, open_calls, scenario_from_today
+from margincall.analysis.monitor import (
+    BookToday,
+    DueItem,
+    OpenCall,
+    book_today,
+    due_within,
+    open_calls,
+    scenario_from_today,
+)
 from margincall.analysis.simulate import Progress, check_run_args, simulate
 from margincall.errors import SimulationError
 from margincall.model.scenario import Scenario

@@ -29,7 +29,12 @@ from margincall.engine.bins import (
     quantiles_from_signed_hist,
     tail_mean_from_log_hist,
 )
-from margincall.engine.layout import BP_EQUITY_SCALE, BP_MONEY_LO, LP_LOSS_LO, NP_LOSS_LO
+from margincall.engine.layout import (
+    BP_EQUITY_SCALE,
+    BP_MONEY_LO,
+    LP_LOSS_LO,
+    NP_LOSS_LO,
+)
 from margincall.engine.lower import EngineInputs
 from margincall.engine.outputs import (
     AB_DISCOUNT_COST,

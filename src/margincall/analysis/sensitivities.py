@@ -35,8 +35,9 @@ from margincall.analysis.simulate import run_statistics
 from margincall.analysis.statistics import RunStatistics
 from margincall.analysis.variants import with_values
 from margincall.engine import codes as c
-from margincall.engine.kernel import BS_LAR, LS_LOSS
+from margincall.engine.layout import LI_SECURED
 from margincall.engine.lower import EngineInputs, lower
+from margincall.engine.outputs import AB_LAR, AL_LOSS, N_AB, N_AL, Amounts, Indicators
 from margincall.errors import ScenarioError
 from margincall.model.scenario import Scenario
 
@@ -264,25 +265,32 @@ def _with_correlation(scenario: Scenario, a: str, b: str, rho: float) -> dict[st
 # -- the headline metrics, block by block ---------------------------------------------------------
 
 
-def _bit(flag: int) -> int:
-    return int(flag).bit_length() - 1
+def borrower_scope(inputs: EngineInputs, b: int) -> str:
+    """How a borrower's metrics are named: `borrower` in a one-borrower book, else its id."""
+    return "borrower" if len(inputs.borrower_ids) == 1 else inputs.borrower_ids[b]
 
 
 def block_sums(stats: RunStatistics, inputs: EngineInputs) -> dict[str, np.ndarray]:
     """`<loan>.<metric>` and `borrower.<metric>` -> the metric's sum in each block (a count of
     paths for a probability, a sum of currency for a mean); divided by the paths it is the metric."""
-    counts = stats.blocks["loan_counts"]  # [block, loan, flag]
-    sums = stats.blocks["loan_sums"]
+    counts = stats.blocks["counts"]  # [block, indicator]
+    sums = stats.blocks["sums"]  # [block, amount]
+    n_loans, n_borrowers, n_lenders = len(inputs.loan_ids), len(inputs.borrower_ids), len(inputs.lender_ids)
+    ind = Indicators(n_loans, n_borrowers, n_lenders)
+    amt = Amounts(n_loans, n_borrowers, n_lenders)
     out: dict[str, np.ndarray] = {}
     for l, loan_id in enumerate(inputs.loan_ids):
-        if bool(inputs.loans.secured[l]):
-            out[f"{loan_id}.p_margin_call"] = counts[:, l, _bit(c.LoanEvent.CALLED)].astype(float)
-        out[f"{loan_id}.p_default"] = counts[:, l, _bit(c.LoanEvent.DEFAULTED)].astype(float)
-        out[f"{loan_id}.expected_loss"] = sums[:, l, LS_LOSS].astype(float)
-    borrower = stats.blocks["borrower_counts"]
-    out["borrower.p_default"] = borrower[:, _bit(c.BorrowerEvent.DEFAULT)].astype(float)
-    out["borrower.p_cascade"] = borrower[:, _bit(c.BorrowerEvent.CASCADE)].astype(float)
-    out["borrower.expected_liquidity_used"] = stats.blocks["borrower_sums"][:, BS_LAR].astype(float)
+        flags = ind.loan_flags + l * c.N_LOAN_FLAGS
+        if inputs.loan_i[l, LI_SECURED]:
+            out[f"{loan_id}.p_margin_call"] = counts[:, flags + 0].astype(float)
+        out[f"{loan_id}.p_default"] = counts[:, flags + 4].astype(float)
+        out[f"{loan_id}.expected_loss"] = sums[:, amt.loans + l * N_AL + AL_LOSS].astype(float)
+    for b in range(n_borrowers):
+        scope = borrower_scope(inputs, b)
+        flags = ind.borrower_flags + b * c.N_BORROWER_FLAGS
+        out[f"{scope}.p_default"] = counts[:, flags + 0].astype(float)
+        out[f"{scope}.p_cascade"] = counts[:, flags + 2].astype(float)
+        out[f"{scope}.expected_liquidity_used"] = sums[:, amt.borrowers + b * N_AB + AB_LAR].astype(float)
     return out
 
 

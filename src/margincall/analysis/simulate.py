@@ -15,11 +15,25 @@ import numpy as np
 from margincall._version import __version__
 from margincall.analysis.history import history_returns
 from margincall.analysis.results import SimulationResult, build_result
-from margincall.analysis.statistics import BLOCK_FIELDS, HIST_FIELDS, PATH_FIELDS, RunStatistics
+from margincall.analysis.statistics import (
+    BLOCK_FIELDS,
+    HIST_FIELDS,
+    PATH_FIELDS,
+    RunStatistics,
+)
 from margincall.engine.codes import TraceEvent
 from margincall.engine.compile import ensure_compiled
 from margincall.engine.kernel import run_blocks, slot_state
-from margincall.engine.layout import G_AMOUNT, G_ASSET, G_BORROWER, G_CODE, G_DAY, G_LOAN, G_PATH, N_LOG
+from margincall.engine.layout import (
+    G_AMOUNT,
+    G_ASSET,
+    G_BORROWER,
+    G_CODE,
+    G_DAY,
+    G_LOAN,
+    G_PATH,
+    N_LOG,
+)
 from margincall.engine.lower import EngineInputs, lower
 from margincall.engine.outputs import allocate_outputs
 from margincall.errors import SimulationError
@@ -103,6 +117,7 @@ def run_statistics(
     whose sums are kept apart): it changes no total, only how finely the sums are split.
     `record_paths` keeps each path's outcome. Setting `control[0]` to 1 from another thread stops
     the run between two paths."""
+    ensure_compiled()
     total_blocks = math.ceil(paths / block_paths)
     if n_blocks is None:
         n_blocks = total_blocks - first_block

@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from margincall.errors import ScenarioError
 from margincall.analysis.loading import _validation_problems
+from margincall.errors import ScenarioError
 from margincall.model.scenario import Scenario
 
 

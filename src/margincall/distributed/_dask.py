@@ -26,9 +26,15 @@ from typing import Self
 from distributed import CancelledError, Client, KilledWorker, LocalCluster, as_completed
 
 from margincall._version import __version__
-from margincall.analysis.results import SimulationResult, build_result
 from margincall.analysis.history import history_returns
-from margincall.analysis.simulate import BLOCK_PATHS, Progress, check_run_args, run_statistics
+from margincall.analysis.results import SimulationResult, build_result
+from margincall.analysis.simulate import (
+    BLOCK_PATHS,
+    Progress,
+    check_run_args,
+    prepare,
+    run_statistics,
+)
 from margincall.analysis.statistics import RunStatistics
 from margincall.engine.lower import EngineInputs, lower
 from margincall.errors import MarginCallError, SimulationError
@@ -267,21 +273,16 @@ class DaskSession:
     ) -> SimulationResult:
         """`margincall.simulate` on the session's workers: the same numbers, bit for bit."""
         check_run_args(paths, seed, antithetic)
-        started = time.perf_counter()
         paths, seed = int(paths), int(seed)
-        # a scenario that cannot be lowered fails before any task
-        inputs = lower(scenario, antithetic=antithetic, history=history_returns(scenario))
+        # a scenario that cannot be lowered fails before any task; workers on this machine load
+        # the kernels from the cache that this compile fills
+        inputs, compile_seconds = prepare(scenario, antithetic=antithetic)
+        started = time.perf_counter()
         stats = self.statistics(scenario, paths=paths, seed=seed, blocks_per_task=blocks_per_task,
                                 progress=progress, task=task, antithetic=antithetic)
         return build_result(
-            stats,
-            inputs,
-            scenario=scenario.name or "scenario",
-            seed=seed,
-            days_per_year=scenario.days_per_year,
-            currency=scenario.currency,
-            version=__version__,
-            elapsed=time.perf_counter() - started,
+            stats, inputs, scenario, seed=seed, version=__version__, elapsed=time.perf_counter() - started,
+            compile_seconds=compile_seconds,
         )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
 from margincall._jit import kernel
 
 LTV_BINS = np.int64(360)  # 1e-4 .. 1e2, 60 bins a decade (3.9% wide, interpolated)

@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numba
+
 from margincall._jit import CACHE_DIR
 
 MARKER = "compiled"
@@ -51,7 +53,7 @@ def _compile_day_loop() -> None:
 def ensure_compiled(announce: Callable[[str], None] | None = None) -> float:
     """Compile the kernels unless this code version is in the disk cache; returns the seconds
     spent compiling (0 when nothing was compiled). `announce` is told before a compile starts."""
-    if is_compiled():
+    if is_compiled() or numba.config.DISABLE_JIT:
         return 0.0
     started = time.perf_counter()
     if announce is not None:

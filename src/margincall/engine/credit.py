@@ -17,7 +17,6 @@ from margincall._jit import kernel
 from margincall.engine import codes as c
 from margincall.engine.accounts import debt, log_event
 from margincall.engine.layout import (
-    NONE,
     BF_CLAIMS,
     BF_PNL_FORGIVEN,
     BS_CALLED_LOANS,
@@ -52,6 +51,7 @@ from margincall.engine.layout import (
     LS_NOTICE,
     LS_STATUS,
     LS_WAKE,
+    NONE,
     TINY,
 )
 

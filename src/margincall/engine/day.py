@@ -12,23 +12,24 @@ have done what they can today.
 from __future__ import annotations
 
 import numpy as np
-
 from numba import types
 
 from margincall._jit import kernel
 from margincall.engine import codes as c
 from margincall.engine.accounts import debt, loan_to_value, log_event
-from margincall.engine.credit import cross_default, default_borrower, enforce, mark_default, open_call
+from margincall.engine.credit import (
+    cross_default,
+    default_borrower,
+    enforce,
+    mark_default,
+    open_call,
+)
 from margincall.engine.layout import (
-    NONE,
-    YES,
-    NO,
-    ZERO,
     BS_DEFAULTED,
     ENFORCING,
     FL_BORROWER,
-    FL_DEADLINE,
     FL_DAY,
+    FL_DEADLINE,
     LF_DUE,
     LI_BORROWER,
     LI_CURE_DAYS,
@@ -46,9 +47,13 @@ from margincall.engine.layout import (
     LS_NOTICE,
     LS_PROPAGATION,
     LS_STATUS,
+    NO,
+    NONE,
     PROPAGATED_DEFAULT,
     PROPAGATED_ENFORCING,
     TINY,
+    YES,
+    ZERO,
 )
 from margincall.engine.liquidation import liquidate, release_pool, settle
 from margincall.engine.liquidity import pay_dues, respond

@@ -21,9 +21,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-import numpy as np
-
 import numba
+import numpy as np
 
 from margincall._jit import nogil_kernel
 from margincall.engine.day import RESOLVE_TYPE, resolve_day
@@ -89,7 +88,7 @@ def compile_run_slot() -> None:
     always have the same dtypes, dimensions and layout, and `resolve` is a first-class function.
     Further compiling is then disabled, so that a call passing `resolve_day` converts it to that
     type rather than compiling `run_slot` anew with the machinery linked in."""
-    if run_slot.signatures:
+    if numba.config.DISABLE_JIT or run_slot.signatures:
         return
     from margincall.engine.lower import probe_inputs
 

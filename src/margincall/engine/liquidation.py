@@ -15,13 +15,17 @@ import numpy as np
 
 from margincall._jit import kernel
 from margincall.engine import codes as c
-from margincall.engine.accounts import block_sale, debt, log_event, market_sale, private_sale, repay, units_for_proceeds
+from margincall.engine.accounts import (
+    block_sale,
+    debt,
+    log_event,
+    market_sale,
+    private_sale,
+    repay,
+    units_for_proceeds,
+)
 from margincall.engine.credit import set_due, settle_claim, write_off
 from margincall.engine.layout import (
-    NONE,
-    YES,
-    NO,
-    ZERO,
     AI_LISTING_DAY,
     AI_SALE_DELAY,
     AI_SELLABLE_DAY,
@@ -43,11 +47,14 @@ from margincall.engine.layout import (
     LS_DUE_KIND,
     LS_FLAGS,
     LS_PROPAGATION,
-    LS_STATUS,
     LS_WAKE,
     MS_OPEN,
     MS_PRICE,
+    NO,
+    NONE,
     TINY,
+    YES,
+    ZERO,
 )
 
 

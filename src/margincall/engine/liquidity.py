@@ -24,8 +24,6 @@ from margincall.engine.accounts import (
     units_for_proceeds,
 )
 from margincall.engine.layout import (
-    NONE,
-    AI_LISTING_DAY,
     AI_SELLABLE_DAY,
     AP_VOLUME,
     BF_CASH,
@@ -40,8 +38,8 @@ from margincall.engine.layout import (
     BS_DEFAULTED,
     BS_FLAGS,
     FL_BORROWER,
-    FL_DEADLINE,
     FL_DAY,
+    FL_DEADLINE,
     HS_BLOCKED,
     HS_SOLD,
     HS_UNITS,
@@ -62,6 +60,7 @@ from margincall.engine.layout import (
     LS_MATURITY,
     LS_STATUS,
     MS_PRICE,
+    NONE,
     PL_ACCEPTED,
     PL_HAIRCUT,
     TINY,

@@ -18,7 +18,6 @@ from margincall.engine import codes as c
 from margincall.engine.accounts import debt, loan_to_value, log_event
 from margincall.engine.credit import set_due
 from margincall.engine.layout import (
-    NONE,
     BF_CASH,
     BF_PNL_FLOWS,
     BS_DEFAULTED,
@@ -46,6 +45,7 @@ from margincall.engine.layout import (
     LS_REFINANCINGS,
     LS_STATUS,
     MS_PRICE,
+    NONE,
 )
 
 REFUSED_BORROWER_DEFAULT = 1

@@ -21,27 +21,43 @@ import numpy as np
 
 from margincall._jit import kernel
 from margincall.engine import codes as c
-from margincall.engine.accounts import debt, free_units, log_event, revalue, sync_prices
-from margincall.engine.bins import AMOUNT_DECADES, FAN_AMOUNT_BINS, LTV_BINS, LTV_HI, LTV_LO, SIGNED_BINS, AMOUNT_BINS, log_bin, ltv_bin_of_log, signed_bin
+from margincall.engine.accounts import (
+    day_impact,
+    debt,
+    free_units,
+    log_event,
+    revalue,
+    sync_prices,
+)
+from margincall.engine.bins import (
+    AMOUNT_BINS,
+    AMOUNT_DECADES,
+    FAN_AMOUNT_BINS,
+    LTV_BINS,
+    LTV_HI,
+    LTV_LO,
+    SIGNED_BINS,
+    log_bin,
+    ltv_bin_of_log,
+    signed_bin,
+)
 from margincall.engine.layout import (
-    NONE,
-    DAY0,
-    AP_DRIFT_DT,
-    AP_JUMP_LOG_MEAN,
-    AP_JUMP_LOG_STDEV,
-    AP_JUMP_MEAN_PER_DAY,
-    AP_JUMP_P0,
-    AP_VOL_SQRT_DT,
     AI_LISTING_DAY,
     AI_MARK_EVERY,
     AI_SALE_DELAY,
     AI_SELLABLE_DAY,
+    AP_DRIFT_DT,
     AP_IMPACT_DECAY,
     AP_IMPACT_FLOOR,
     AP_IMPACT_PERMANENT,
+    AP_JUMP_LOG_MEAN,
+    AP_JUMP_LOG_STDEV,
+    AP_JUMP_MEAN_PER_DAY,
+    AP_JUMP_P0,
     AP_LOGP0,
     AP_MARK_PROB,
     AP_SALE_DISCOUNT,
+    AP_VOL_SQRT_DT,
     BF_CASH,
     BF_CLAIMS,
     BF_DISCOUNT_COST,
@@ -67,7 +83,7 @@ from margincall.engine.layout import (
     CA_NEXT_BUSY,
     CA_OBLIGATION,
     CA_RECORD,
-    FL_AMOUNT,
+    DAY0,
     GATE_EXACT,
     GATE_NONE,
     GATE_STATIC,
@@ -117,6 +133,7 @@ from margincall.engine.layout import (
     MS_PRICE,
     MS_SHOCKED,
     MS_SOLD,
+    NONE,
     NP_CAPITAL,
     NP_LOSS_LO,
     PL_HAIRCUT,
@@ -170,7 +187,6 @@ from margincall.market.rng import (
     seed_stream,
     uniform,
 )
-from margincall.engine.accounts import day_impact
 
 GATE_DAYS = 64  # the quiet-day gates allow for this many days of interest accrual
 N_CAPITAL_LEVELS = CAPITAL_LEVELS.shape[0]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 from margincall._jit import kernel
+
 MAX_IMPACT = 0.99
 LAW_SQRT = 0
 LAW_POWER = 1

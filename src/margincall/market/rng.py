@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
 from margincall._jit import kernel
 
 STREAM_DIFFUSION = np.int64(0)

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from margincall.analysis.loading import ScenarioLoader
+from margincall.analysis.yamlsafe import read_yaml
 from margincall.errors import ScenarioError
 from margincall.model.scenario import Scenario
 from margincall.web._scenarios import parse_uploaded, problems_of
@@ -64,7 +64,7 @@ def form(scenario: Scenario) -> list[FormGroup]:
 def apply(text: str, changes: Mapping[str, str], *, name: str | None = None) -> tuple[str | None, dict[str, str], list[str]]:
     """The scenario text with `changes` (field key -> value typed) applied: (text, {}, []) when it
     is valid, else (None, problems by field key, problems elsewhere)."""
-    data = yaml.load(text, Loader=ScenarioLoader)  # noqa: S506 - a SafeLoader that reads 1e9 as a number
+    data, _root = read_yaml(text)  # the reader every scenario goes through
     errors: dict[str, str] = {}
     for key, raw in changes.items():
         parts = key.split(".")

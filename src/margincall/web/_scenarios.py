@@ -9,7 +9,12 @@ from dataclasses import dataclass
 import yaml
 from fastapi import HTTPException, status
 
-from margincall.analysis.loading import ScenarioLoader, builtin_scenario_text, builtin_scenarios, parse_scenario
+from margincall.analysis.loading import (
+    builtin_scenario_text,
+    builtin_scenarios,
+    parse_scenario,
+)
+from margincall.analysis.yamlsafe import YamlError, read_yaml
 from margincall.errors import ScenarioError
 from margincall.model.scenario import Scenario
 from margincall.store import RunStore, ScenarioNotFoundError, TokenInfo
@@ -66,8 +71,8 @@ def parse_uploaded(text: str, name: str | None = None) -> Scenario:
 
 def _mapping(text: str) -> dict | None:
     try:
-        data = yaml.load(text, Loader=ScenarioLoader)  # noqa: S506 - a SafeLoader that reads 1e9 as a number
-    except yaml.YAMLError:
+        data, _root = read_yaml(text)
+    except (YamlError, yaml.YAMLError, ValueError):
         return None
     return data if isinstance(data, dict) else None
 
