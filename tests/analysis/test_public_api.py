@@ -11,13 +11,16 @@ import margincall
 
 def test_all_is_pinned():
     assert sorted(margincall.__all__) == [
+        "Book",
         "BorrowerResult",
+        "LenderResult",
         "LoanResult",
         "MarginCallError",
         "Scenario",
         "ScenarioError",
         "SimulationError",
         "SimulationResult",
+        "SystemResult",
         "__version__",
         "default_scenario",
         "load_scenario",

@@ -11,6 +11,7 @@ from scipy.optimize import brentq
 from scipy.stats import norm
 
 import margincall
+from margincall.analysis.variants import with_values
 from margincall.analysis.search import (
     SearchError,
     TargetError,
@@ -30,7 +31,7 @@ horizon_days: {DAYS}
 assets:
   acme: {{kind: public, value: {VALUE}, volatility: {SIGMA}, adv: 1.0e9}}
   beta: {{kind: public, value: 40.0, volatility: 0.4, adv: 1.0e9}}
-borrower: {{cash: 0.0, response: []}}
+borrower: {{cash: 10.0, response: []}}  # pays its interest when due; cures nothing
 loans:
   l:
     principal: 35.0
@@ -103,7 +104,7 @@ def test_malformed_targets_say_what_is_allowed(text, message):
 def test_targets_resolve_against_the_scenario(one_loan):
     assert parse_target("p_default>=0.1").resolve(one_loan, "l").scope == "l"
     assert parse_target("p_cascade>=0.1").resolve(one_loan, "l").scope == "borrower"
-    with pytest.raises(TargetError, match="unknown loan 'nope'"):
+    with pytest.raises(TargetError, match="unknown 'nope'"):
         parse_target("nope.p_default>=0.1").resolve(one_loan, "l")
     with pytest.raises(TargetError, match="not a borrower metric"):
         parse_target("borrower.p_margin_call>=0.1").resolve(one_loan, "l")
@@ -122,25 +123,51 @@ def test_directions(one_loan):
 # -- the deterministic first call -----------------------------------------------------------------
 
 
-def test_first_call_is_analytic_and_checked(one_loan):
-    fc = first_call_shock(one_loan, "acme")
+def test_first_call_is_exact_to_its_tolerance_and_triggers(one_loan):
+    fc = first_call_shock(one_loan, "acme", tolerance=1e-6)
     debt = 35.0 * (1 + 0.05 / 252)  # one day of interest
-    assert fc.shock == pytest.approx(debt / (CALL * VALUE) - 1, abs=1e-12)
-    assert fc.checked and fc.method == "analytic"
+    analytic = debt / (CALL * VALUE) - 1
+    # the shock returned calls the loan, the next point of the bisection does not, and they
+    # straddle the closed form within the tolerance
+    assert fc.shock <= analytic + 1e-12 and analytic - 1e-12 <= fc.high and fc.high - fc.shock <= 1e-6  # 1e-12: rounding
+    assert fc.checked and fc.event == "call" and "analytic day-1 crossing" in fc.method
     assert [(e.day, e.event) for e in fc.events if e.event == "call"] == [(1, "call")]
     # a move of the unpledged asset alone never calls the loan
-    with pytest.raises(SearchError, match="does not lower"):
+    with pytest.raises(SearchError, match="does not make"):
         first_call_shock(one_loan, "beta")
     # both assets moving: only the pledged one counts
-    assert first_call_shock(one_loan, "*public").shock == pytest.approx(fc.shock, abs=1e-12)
+    assert first_call_shock(one_loan, "*public", tolerance=1e-6).shock == pytest.approx(fc.shock, abs=2e-6)
+
+
+def test_first_default_is_the_twin_of_the_first_call(one_loan):
+    """Without cure capacity a call defaults when its cure period ends: the first default is at
+    the call level. With cash to cure every call, the loan defaults only at its liquidation level,
+    the same day (no notice): the closed form of the liquidation LTV. Either way the shock
+    returned itself defaults the loan and the milder end of its band does not."""
+    loan = one_loan.loans["l"]
+    debt = loan.principal * (1 + loan.annual_rate / 252)
+    fd = first_call_shock(one_loan, "acme", event="default", tolerance=1e-7)
+    call = debt / (CALL * VALUE) - 1
+    assert fd.event == "default" and fd.shock <= call + 1e-12 and call - 1e-12 <= fd.high and fd.high - fd.shock <= 1e-7
+    assert any(e.event == "default" and e.loan == "l" for e in fd.events)
+    data = fd.to_dict()
+    assert data["target"] == "l.default" and data["low"] == fd.shock and data["high"] == fd.high
+
+    curable = with_values(one_loan, {"borrower.cash": 1000.0, "borrower.response": ["cash"], "loans.l.liquidation_ltv": 0.9})
+    fd = first_call_shock(curable, "acme", event="default", tolerance=1e-7)
+    liquidation = debt / (0.9 * VALUE) - 1
+    assert fd.shock <= liquidation + 1e-12 and liquidation - 1e-12 <= fd.high and fd.high - fd.shock <= 1e-7
+    assert fd.trigger_ltv == 0.9
+    assert [(e.day, e.event) for e in fd.events if e.loan == "l" and e.event in ("call", "default")][:2] == [(1, "call"), (1, "default")]
 
 
 def test_first_call_of_the_default_scenario():
     scenario = margincall.default_scenario()
-    fc = first_call_shock(scenario, "openai")
+    fc = first_call_shock(scenario, "openai", tolerance=1e-7)
     loan = scenario.loans["openai-margin-loan"]
     debt = loan.principal * (1 + loan.annual_rate / 252)
-    assert fc.shock == pytest.approx(debt / (loan.margin_call_ltv * scenario.assets["openai"].value) - 1, abs=1e-12)
+    analytic = debt / (loan.margin_call_ltv * scenario.assets["openai"].value) - 1
+    assert fc.shock <= analytic + 1e-12 and analytic - 1e-12 <= fc.high and fc.high - fc.shock <= 1e-7  # 1e-12: rounding
     assert fc.checked and fc.to_dict()["shock"] == fc.shock
 
 

@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from margincall.analysis.metrics import METRICS, find, metrics_of
 from margincall.analysis.results import SimulationResult
 from margincall.analysis.simulate import TracedEvent, simulate, trace
 from margincall.analysis.stress import select_assets
@@ -38,16 +39,10 @@ from margincall.model.scenario import Scenario
 
 Z_BAND = 2.0  # the confidence band uses metric ± Z_BAND standard errors
 
-LOAN_METRICS = ("p_margin_call", "p_default", "p_loss", "expected_loss", "loss_var_95", "loss_es_95", "loss_var_99", "loss_es_99")
-BORROWER_METRICS = (
-    "p_default", "p_forced_sale", "p_cascade", "liquidity_at_risk_50", "liquidity_at_risk_95", "liquidity_at_risk_99",
-    "expected_sold_value",
-)
-_SE_FIELD = {
-    "p_margin_call": "p_margin_call_se", "p_default": "p_default_se", "p_loss": "p_loss_se",
-    "expected_loss": "expected_loss_se", "p_forced_sale": "p_forced_sale_se", "p_cascade": "p_cascade_se",
-    "expected_sold_value": "expected_sold_value_se",
-}
+LOAN_METRICS = tuple(m.name for m in metrics_of("loan"))
+BORROWER_METRICS = tuple(m.name for m in metrics_of("borrower"))
+LENDER_METRICS = tuple(m.name for m in metrics_of("lender"))
+SYSTEM_METRICS = tuple(m.name for m in metrics_of("system"))
 _OPS: dict[str, Callable[[float, float], bool]] = {
     "<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, ">": lambda a, b: a > b,
 }
@@ -67,7 +62,8 @@ class SearchError(MarginCallError):
 
 @dataclass(frozen=True)
 class Target:
-    """A bound on one metric of a loan (`scope` = loan id) or of the borrower (`scope` = 'borrower')."""
+    """A bound on one metric of a loan, a borrower, a lender or the system (`scope`: its id,
+    `borrower` for a one-borrower book, or `system`)."""
 
     metric: str
     op: str
@@ -88,50 +84,81 @@ class Target:
         return self.op in ("<=", "<")
 
     def resolve(self, scenario: Scenario, default_loan: str | None) -> Target:
-        """The target with its scope filled in (the default loan, or the borrower for a borrower-only
-        metric) and checked against the scenario."""
+        """The target with its scope filled in and checked against the scenario's book: a loan id,
+        a borrower id (`borrower` for a one-borrower book), a lender id, or `system`. Without a scope a
+        loan metric reads the default loan, a borrower metric the only borrower, a system metric
+        the system."""
+        book = scenario.book()
+        borrowers = ["borrower"] if len(book.borrowers) == 1 else list(book.borrowers)
         scope = self.scope
         if scope is None:
             if self.metric in LOAN_METRICS and default_loan is not None:
                 scope = default_loan
-            elif self.metric in BORROWER_METRICS:
+            elif self.metric in BORROWER_METRICS and len(borrowers) == 1:
                 scope = "borrower"
+            elif self.metric in SYSTEM_METRICS:
+                scope = "system"
             else:
-                raise TargetError(f"target {self.text}: name the loan, as in <loan id>.{self.metric}; loans: {', '.join(scenario.loans)}")
-        if scope == "borrower":
-            if self.metric not in BORROWER_METRICS:
-                raise TargetError(f"target {self.text}: '{self.metric}' is not a borrower metric; borrower metrics: {', '.join(BORROWER_METRICS)}")
-        else:
-            if scope not in scenario.loans:
-                raise TargetError(f"target {self.text}: unknown loan '{scope}'; loans: {', '.join(scenario.loans)} (or borrower)")
-            if self.metric not in LOAN_METRICS:
-                raise TargetError(f"target {self.text}: '{self.metric}' is not a loan metric; loan metrics: {', '.join(LOAN_METRICS)}")
-            if self.metric == "p_margin_call" and not scenario.loans[scope].secured:
-                raise TargetError(f"target {self.text}: loan '{scope}' is unsecured and has no margin call")
+                raise TargetError(
+                    f"target {self.text}: name what it is about, as in <loan id>.{self.metric}; loans: {', '.join(scenario.loans)}; "
+                    f"borrowers: {', '.join(borrowers)}; lenders: {', '.join(book.lenders)}; or system"
+                )
+        kind, names = self._kind(scope, scenario, borrowers, list(book.lenders))
+        allowed = {"loan": LOAN_METRICS, "borrower": BORROWER_METRICS, "lender": LENDER_METRICS, "system": SYSTEM_METRICS}[kind]
+        if kind is None or self.metric not in allowed:
+            raise TargetError(f"target {self.text}: '{self.metric}' is not a {kind} metric; {kind} metrics: {', '.join(allowed)}")
+        if kind == "loan" and self.metric == "p_margin_call" and not scenario.loans[scope].secured:
+            raise TargetError(f"target {self.text}: loan '{scope}' is unsecured and has no margin call")
         return Target(self.metric, self.op, self.value, scope)
+
+    def _kind(self, scope: str, scenario: Scenario, borrowers: list[str], lenders: list[str]) -> tuple[str, list[str]]:
+        if scope in scenario.loans:
+            return "loan", list(scenario.loans)
+        if scope in borrowers:
+            return "borrower", borrowers
+        if scope in lenders:
+            return "lender", lenders
+        if scope == "system":
+            return "system", ["system"]
+        raise TargetError(
+            f"target {self.text}: unknown '{scope}'; loans: {', '.join(scenario.loans)}; borrowers: {', '.join(borrowers)}; "
+            f"lenders: {', '.join(lenders)}; or system"
+        )
 
     def read(self, result: SimulationResult) -> tuple[float, float | None]:
         """The metric and its standard error (None for a quantile) in a result."""
         if self.scope is None:
             raise TargetError(f"target {self.text} has no scope; resolve it against the scenario first")
-        source: Any = result.borrower if self.scope == "borrower" else result.loans[self.scope]
+        source: Any
+        if self.scope in result.loans:
+            source, kind = result.loans[self.scope], "loan"
+        elif self.scope == "borrower" and len(result.borrowers) == 1:
+            source, kind = result.borrower, "borrower"
+        elif self.scope in result.borrowers:
+            source, kind = result.borrowers[self.scope], "borrower"
+        elif self.scope in result.lenders:
+            source, kind = result.lenders[self.scope], "lender"
+        else:
+            source, kind = result.system, "system"
         value = float(getattr(source, self.metric))
-        se_name = _SE_FIELD.get(self.metric)
+        metric = find(kind, self.metric)  # type: ignore[arg-type]
+        se_name = metric.se if metric is not None else None
         return value, (float(getattr(source, se_name)) if se_name else None)
 
 
 def parse_target(text: str) -> Target:
     """`p_default>=0.05`, `openai-margin-loan.p_margin_call<=0.01`, `borrower.p_cascade<0.1`."""
     allowed = (
-        f"allowed: [<loan id>.]METRIC OP NUMBER with METRIC one of {', '.join(LOAN_METRICS)} (loan) or "
-        f"{', '.join(BORROWER_METRICS)} (borrower.), OP one of <=, >=, <, >; e.g. p_default>=0.05"
+        f"allowed: [SCOPE.]METRIC OP NUMBER with METRIC one of {', '.join(LOAN_METRICS)} (a loan), "
+        f"{', '.join(BORROWER_METRICS)} (borrower. or a borrower id), {', '.join(LENDER_METRICS)} (a lender id) "
+        f"or {', '.join(SYSTEM_METRICS)} (system.), OP one of <=, >=, <, >; e.g. p_default>=0.05"
     )
     match = _TARGET.match(text or "")
     if match is None:
         raise TargetError(f"target '{text}' cannot be read; {allowed}")
     metric, op, raw = match["metric"], match["op"], match["value"]
     op = {"=<": "<=", "=>": ">="}.get(op, op)
-    if metric not in LOAN_METRICS and metric not in BORROWER_METRICS:
+    if metric not in LOAN_METRICS + BORROWER_METRICS + LENDER_METRICS + SYSTEM_METRICS:
         raise TargetError(f"target '{text}': unknown metric '{metric}'; {allowed}")
     try:
         value = float(raw)
@@ -476,7 +503,7 @@ def _search_with_se(search: _Search, scenario_at: Callable[[float], Scenario], t
                     threads: int | None, stop_at_preferred: bool) -> tuple[float, float, float, str | None]:
     """`_run_search`; for a metric without a standard error (a quantile), the crossing is found
     first and its SE estimated there from independent batches, then the band is drawn with it."""
-    if _SE_FIELD.get(target.metric) is None:
+    if not any(m.name == target.metric and m.se for m in METRICS):
         value, _, _, _ = _run_search(search, preferred, other, tol, what=what, fmt=fmt, stop_at_preferred=stop_at_preferred)
         search.se_fallback = _quantile_se(scenario_at, value, target, paths=paths, seed=seed, threads=threads)
     return _run_search(search, preferred, other, tol, what=what, fmt=fmt, stop_at_preferred=stop_at_preferred)
@@ -515,7 +542,10 @@ def _story(scenario: Scenario, target: Target, *, paths: int, seed: int, k: int)
 
 @dataclass(frozen=True)
 class FirstCall:
-    """The smallest move along a direction that calls `loan` on day 1 with no diffusion and no jumps."""
+    """The smallest move along a direction (applied on day 0) at which `loan` is called on day 1
+    (event `call`) or defaults by the deadline of a day-1 call or notice (event `default`), with no
+    diffusion, no jumps and no random marks. `shock` itself triggers the event; `high` (the next point towards no shock)
+    does not; high - shock is at most the tolerance."""
 
     loan: str
     shock: float
@@ -525,17 +555,24 @@ class FirstCall:
     checked: bool
     events: list[TracedEvent]
     method: str
+    event: str = "call"
+    high: float = 0.0
+    tolerance: float = 0.0
+    trigger_ltv: float = 0.0  # the level the event's analytic value uses (call or liquidation LTV)
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "target": f"{self.loan}.call",
+            "target": f"{self.loan}.{self.event}",
             "loan": self.loan,
+            "event": self.event,
             "shock": self.shock,
             "low": self.shock,
-            "high": self.shock,
+            "high": self.high,
+            "tolerance": self.tolerance,
             "moves": dict(self.moves),
             "ltv_day1_without_shock": self.ltv_day1,
             "margin_call_ltv": self.margin_call_ltv,
+            "trigger_ltv": self.trigger_ltv,
             "checked_by_simulation": self.checked,
             "method": self.method,
             "events": [e._asdict() for e in self.events],
@@ -560,28 +597,36 @@ def first_call_shock(
     direction: str | Mapping[str, float] | list[str],
     *,
     loan: str | None = None,
+    event: Literal["call", "default"] = "call",
+    tolerance: float = 1e-7,
     trace_events: bool = True,
 ) -> FirstCall:
-    """The smallest move (along the direction, applied on day 0) at which `loan` (default: the
-    first secured loan) is called on day 1 when prices move only by shocks.
+    """The smallest move along the direction, applied on day 0 in a world without diffusion,
+    jumps or random marks, at which `loan` (default: the first secured loan) is called on day 1
+    (`call`) or defaults (`default`, any cause) by the deadline of a day-1 call or liquidation
+    notice: when the borrower cannot cure, at the call level; when it can, at the liquidation level.
 
-    Analytic: day-1 LTV = debt (principal + one day of interest) / Σ pledged value × (1 − h) × (1 +
-    x w_a), linear in x; checked by simulating the deterministic scenario just past and just short
-    of it, and found by bisection of that simulation when the check fails (another loan's forced
-    sale on day 1, say).
-    """
+    Found by bisection of the deterministic simulation to within `tolerance` (of the relative
+    move), so that the shock returned triggers the event and `high`, at most `tolerance` milder,
+    does not. The analytic day-1 crossing (debt with one day of interest over the pledged value
+    moved by the shock, against the call level, or the liquidation level for `default`) is
+    reported beside it: the two agree when nothing but that test acts on day 1."""
     loan_id = loan or first_secured_loan(scenario)
     if loan_id not in scenario.loans:
         raise TargetError(f"unknown loan '{loan_id}'; loans: {', '.join(scenario.loans)}")
     spec = scenario.loans[loan_id]
-    if not spec.secured:
+    if event == "call" and not spec.secured:
         raise TargetError(f"loan '{loan_id}' is unsecured and has no margin call")
+    if not 0.0 < tolerance < 0.1:
+        raise SearchError(f"tolerance must be between 0 and 0.1 (a relative move); got {tolerance}")
     weights = parse_direction(scenario, direction)
     base = deterministic(scenario)
+    book = base.book()
     dt = 1.0 / scenario.days_per_year
     debt = spec.principal * (1.0 + spec.annual_rate * dt)
     haircuts = spec.accepted_haircuts
-    lending = {a: f * base.assets[a].value * (1.0 - haircuts.get(a, 0.0)) for a, f in (spec.collateral or {}).items()}
+    owner = book.loan_borrower[loan_id]
+    lending = {a: f * book.holding_value(owner, a) * (1.0 - haircuts.get(a, 0.0)) for a, f in (spec.collateral or {}).items()}
     # existing day-0 shocks of the scenario are part of the day-1 price
     for s in scenario.shocks:
         if scenario.day_number(s.day) <= 1 and s.asset in lending:
@@ -589,42 +634,52 @@ def first_call_shock(
             lending[s.asset] *= math.exp(math.log1p(s.change) * steps / s.over_days) if s.change > -1 else 0.0
     pool = sum(lending.values())
     call = float(spec.margin_call_ltv or 0.0)
+    level = call if event == "call" else float(spec.liquidation_ltv or 0.0)
     ltv1 = debt / pool if pool > 0 else math.inf
     slope = sum(lending.get(a, 0.0) * w for a, w in weights.items())
-    if ltv1 >= call:
-        analytic = 0.0
-    elif slope <= 0.0:
-        raise SearchError(
-            f"no move along this direction calls {loan_id}: it does not lower the loan's pledged value "
-            f"(pledged: {', '.join(spec.collateral or {})})"
-        )
-    else:
-        analytic = (debt / call - pool) / slope  # negative
-    analytic = max(analytic, -1.0)
+    analytic: float | None = None
+    if spec.secured and level > 0.0:
+        if ltv1 >= level:
+            analytic = 0.0
+        elif slope > 0.0:
+            analytic = max((debt / level - pool) / slope, -1.0)  # negative
 
-    def called_day1(x: float) -> bool:
+    names = ("call", "notice") if event == "call" else ("default",)
+    # the days on which the shock acts: a call on day 1 (the first covenant test); a default by
+    # the deadline of a day-1 call or liquidation notice (accrual and maturities play no part)
+    last_day = 1 if event == "call" else 1 + max(spec.cure_days or 0, spec.liquidation_cure_days)
+
+    def happens(x: float) -> bool:
         events = trace(shocked(base, weights, x), paths=1, seed=0)
-        return any(e.day == 1 and e.loan == loan_id and e.event in ("call", "default") for e in events)
+        return any(e.loan == loan_id and e.event in names and e.day <= last_day for e in events)
 
-    eps = 1e-6
-    checked = (analytic == 0.0 or not called_day1(min(analytic + eps, 0.0))) and called_day1(max(analytic - eps, -1.0))
-    method = "analytic"
-    shock = analytic
-    if not checked:
-        lo, hi = -1.0, 0.0  # called at lo (if at all), not at hi
-        if not called_day1(lo):
-            raise SearchError(f"even a fall to zero along this direction does not call {loan_id} on day 1")
-        while hi - lo > 1e-7:
+    if happens(0.0):
+        shock, high, method = 0.0, 0.0, "no shock is needed: the deterministic path already has the event"
+    else:
+        if not happens(-1.0):
+            raise SearchError(f"even a fall to zero along this direction does not make {loan_id} {event} (by day {last_day}); "
+                              "it does not lower the loan's pledged value, or the borrower cures it")
+        lo, hi = -1.0, 0.0  # the event at lo, not at hi
+        if analytic is not None and -1.0 < analytic < 0.0:  # start from a small bracket around the analytic value
+            a_lo, a_hi = max(analytic - tolerance, -1.0), min(analytic + tolerance, 0.0)
+            if happens(a_lo) and not happens(a_hi):
+                lo, hi = a_lo, a_hi
+        while hi - lo > tolerance:
             mid = (lo + hi) / 2
-            if called_day1(mid):
+            if happens(mid):
                 lo = mid
             else:
                 hi = mid
-        shock, method, checked = lo, "bisection of the deterministic simulation (the analytic value did not check)", True
-    events = trace(shocked(base, weights, max(shock - eps, -1.0)), paths=1, seed=0) if trace_events else []
+        shock, high = lo, hi
+        method = f"bisection of the deterministic simulation to {tolerance:g}"
+        if analytic is not None:
+            method += f"; the analytic day-1 crossing is {analytic:+.6%}"
+    checked = shock == 0.0 or happens(shock)
+    events = trace(shocked(base, weights, shock), paths=1, seed=0) if trace_events else []
     return FirstCall(
         loan=loan_id, shock=shock, moves={a: max(shock * w, -1.0) for a, w in weights.items()}, ltv_day1=ltv1,
-        margin_call_ltv=call, checked=checked, events=[e for e in events if e.day <= 5], method=method,
+        margin_call_ltv=call, checked=checked, events=[e for e in events if e.loan in (loan_id, None) or e.day <= 5][:50],
+        method=method, event=event, high=high, tolerance=tolerance, trigger_ltv=level,
     )
 
 

@@ -215,18 +215,22 @@ class TracedEvent(NamedTuple):
 
 
 def trace(
-    scenario: Scenario, *, paths: int | Sequence[int] = 1, seed: int = 0, max_events: int = 10_000
+    scenario: Scenario, *, paths: int | Sequence[int] = 1, seed: int = 0, max_events: int = 100_000, prices: bool = False,
+    antithetic: bool = False,
 ) -> list[TracedEvent]:
     """The event log (calls, cures, pledges, sales, dues, defaults, losses, ...) of paths of a run
     with this seed: the first `paths` paths, or the paths whose indices are given. A path's events
-    are the same as in a full run (each path draws from its own streams)."""
+    are the same as in a full run (each path draws from its own streams). `prices` adds each
+    asset's end-of-day price on every day (event `price`), for charts of a path's story."""
     indices = list(range(paths)) if isinstance(paths, int | np.integer) else [int(p) for p in paths]
     if not indices:
         raise SimulationError("give at least one path to trace")
     check_run_args(len(indices), seed)
     if min(indices) < 0:
         raise SimulationError("path indices start at 0")
-    inputs, _ = prepare(scenario)
+    inputs, _ = prepare(scenario, antithetic=antithetic)
+    if prices:  # every day through the full machinery (the same outcome): a price each day
+        inputs = inputs.with_settings(shortcuts=False)
     log = np.zeros((max_events, N_LOG))
     log_n = np.zeros(2, dtype=np.int64)
     control = np.zeros(1, dtype=np.int64)
@@ -237,6 +241,8 @@ def trace(
         run_blocks(seed, index, 1, 1, index + 1, 1, 0, params, _allocate(inputs, 1, 1), control, log, log_n)
     for row in log[: log_n[0]]:
         loan, asset, borrower = int(row[G_LOAN]), int(row[G_ASSET]), int(row[G_BORROWER])
+        if not prices and int(row[G_CODE]) == TraceEvent.PRICE:
+            continue
         events.append(
             TracedEvent(
                 path=int(row[G_PATH]),

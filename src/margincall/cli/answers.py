@@ -320,7 +320,7 @@ def reverse(
     ] = ...,  # type: ignore[assignment]
     target: Annotated[
         str,
-        typer.Option("--target", "-t", help="A bound to reach, e.g. 'p_default>=0.05' or 'borrower.p_cascade>=0.1'; or 'call' (LOAN.call): the deterministic first margin call."),
+        typer.Option("--target", "-t", help="A bound to reach, e.g. 'p_default>=0.05' or 'borrower.p_cascade>=0.1'; or 'call' / 'default' (LOAN.call, LOAN.default): the deterministic first margin call or default."),
     ] = ...,  # type: ignore[assignment]
     loan: Annotated[Optional[str], typer.Option("--loan", help="Loan of the target when it names none; default: the first secured loan.")] = None,
     day: Annotated[int, typer.Option("--day", min=0, help="Trading day of the shock (0: before the first covenant test).")] = 0,
@@ -329,7 +329,11 @@ def reverse(
         Optional[tuple[float, float]],
         typer.Option("--range", callback=finite, help="Shocks to search, two numbers, e.g. -1 0 (the default)."),
     ] = None,
-    tolerance: Annotated[float, typer.Option("--tolerance", min=1e-6, callback=finite, help="Stop when the shock is known to within this.")] = 0.002,
+    tolerance: Annotated[
+        Optional[float],
+        typer.Option("--tolerance", min=1e-9, max=0.05, callback=finite,
+                     help="Stop when the shock is known to within this (default 0.002; 1e-6 for call and default targets)."),
+    ] = None,
     paths: Annotated[int, _paths_opt("default 20,000")] = 20_000,
     seed: SeedOpt = 0,
     out: Annotated[Optional[Path], _out_opt("reverse.json")] = None,
@@ -349,20 +353,23 @@ def reverse(
         model = loaded.scenario
         weights = parse_direction(model, assets)
         direction = ", ".join(f"{a} x{w:g}" for a, w in weights.items())
-        is_call, call_loan = _call_target(target, model, loan)
+        event, call_loan = _call_target(target, model, loan)
         with _recorded("reverse", loaded, seed=seed, paths=paths, store=store, db=db, label=label,
                        options={"asset": list(assets), "target": target, "loan": loan, "day": day, "over_days": over_days, "range": list(shock_range) if shock_range else None, "tolerance": tolerance}) as rec:
             recording = rec.active
-            if is_call:
-                fc = first_call_shock(model, weights, loan=call_loan)
+            if event is not None:
+                fc = first_call_shock(model, weights, loan=call_loan, event=event, tolerance=tolerance or 1e-6)
                 from margincall.store import Figure
 
                 rec.complete(_finite(fc.to_dict()), headline=[Figure(("shock",), fc.shock, None)])
-                _say(f"first margin call of {fc.loan} with no diffusion and no jumps (day-0 shock along {direction}):")
-                _say(f"  day-1 LTV without a shock {fc.ltv_day1:.2%}, call at {fc.margin_call_ltv:.2%}")
-                _say(f"  smallest shock: {fc.shock:+.2%} ({', '.join(f'{a} {m:+.2%}' for a, m in fc.moves.items())}); "
-                     f"{fc.method}, {'checked' if fc.checked else 'NOT checked'} by simulation")
-                _print_events(fc.events, "the deterministic path")
+                what = "margin call" if event == "call" else "default"
+                _say(f"first {what} of {fc.loan} with no diffusion, no jumps and no random marks (day-0 shock along {direction}):")
+                _say(f"  day-1 LTV without a shock {fc.ltv_day1:.2%}; call at {fc.margin_call_ltv:.2%}"
+                     + (f", liquidation at {fc.trigger_ltv:.2%}" if event == "default" else ""))
+                _say(f"  smallest shock: {fc.shock:+.6%} ({', '.join(f'{a} {m:+.4%}' for a, m in fc.moves.items())}); "
+                     f"it triggers the {what}, {fc.high:+.6%} does not (tolerance {fc.tolerance:g})")
+                _say(f"  {fc.method}")
+                _print_events(fc.events, "the deterministic path at that shock")
                 if out is not None:
                     _say(f"wrote {_write_json(out / 'reverse.json', fc.to_dict())}")
                 return
@@ -370,7 +377,7 @@ def reverse(
             _err().print(f"searching along {direction} with {paths:,} paths a step (seed {seed}, common random numbers)", highlight=False)
             result = reverse_stress(
                 model, target, weights, loan=loan, day=day, over_days=over_days, shock_range=shock_range or (-1.0, 0.0),
-                tolerance=tolerance, paths=paths, seed=seed, threads=threads, trace_paths=trace, on_step=step,
+                tolerance=tolerance or 0.002, paths=paths, seed=seed, threads=threads, trace_paths=trace, on_step=step,
             )
             rec.complete(_finite(result.to_dict()), headline=_search_headline(result, "shock"))
             _console().print(_curve_table(result, f"Reverse stress along {direction} ({paths:,} paths, seed {seed})", "shock", lambda x: f"{x:+.3%}"))
@@ -407,19 +414,21 @@ def _metric_name(target: str) -> str:
     return parse_target(target).metric
 
 
-def _call_target(target: str, model: Any, loan: str | None) -> tuple[bool, str | None]:
-    """(True, its loan or None for the default) for a `call` / `LOAN.call` target; (False, None) else."""
+def _call_target(target: str, model: Any, loan: str | None) -> tuple[str | None, str | None]:
+    """(event, its loan or None for the default) for a `call`/`default` or `LOAN.call`/`LOAN.default`
+    target (the deterministic first event); (None, None) for a metric target."""
     text = target.strip()
-    if text == "call":
-        return True, loan
-    if text.endswith(".call"):
-        name = text[: -len(".call")]
-        if name not in model.loans:
-            from margincall.analysis.search import TargetError
+    for event in ("call", "default"):
+        if text == event:
+            return event, loan
+        if text.endswith(f".{event}"):
+            name = text[: -len(event) - 1]
+            if name not in model.loans:
+                from margincall.analysis.search import TargetError
 
-            raise TargetError(f"target '{target}': unknown loan '{name}'; loans: {', '.join(model.loans)}")
-        return True, name
-    return False, None
+                raise TargetError(f"target '{target}': unknown loan '{name}'; loans: {', '.join(model.loans)}")
+            return event, name
+    return None, None
 
 
 def size(

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from margincall._version import __version__
@@ -62,6 +63,16 @@ def _load(scenario: str | None):
     return _read(scenario).scenario
 
 
+def _compile_kernels() -> None:
+    """Compile the kernels before any progress bar, saying so, once per install; their time is
+    not the run's."""
+    from margincall.analysis.simulate import ensure_compiled
+
+    seconds = ensure_compiled(lambda message: err_console.print(message, highlight=False))
+    if seconds:
+        err_console.print(f"kernels compiled in {seconds:.1f} s (kept on disk: later runs start at once)", highlight=False)
+
+
 def _progress() -> Progress:
     return Progress(
         TextColumn("[bold]simulating"),
@@ -105,12 +116,18 @@ def run(
         bool, typer.Option("--antithetic", help="Antithetic variates: pair each path with its mirror (even --paths).")
     ] = False,
     trace: TraceOpt = 0,
+    where: Annotated[
+        Optional[str],
+        typer.Option("--where", help="Trace paths with this event instead of the first ones: EVENT:LOAN (call, default, loss, "
+                                     "liquidated, cured, accelerated, ...) or default:BORROWER, e.g. default:openai-margin-loan."),
+    ] = None,
     db: DbOpt = None,
     store: StoreOpt = True,
     label: LabelOpt = None,
 ) -> None:
-    """Simulate a scenario: print a summary per loan and for the borrower; --out writes result.json
-    and report.html. Every run is recorded in the run store (see `margincall runs`)."""
+    """Simulate a scenario: print a summary per loan, borrower and lender, and why defaults happen;
+    --out writes result.json and report.html. Every run is recorded in the run store (see
+    `margincall runs`)."""
     import contextlib
     import signal
 
@@ -140,6 +157,7 @@ def run(
             record = stack.enter_context(recorded("run", loaded, seed=seed, paths=paths, store=store, db=db, label=label,
                                                   options=options))
             recording = record.active
+            _compile_kernels()
             with _progress() as bar:
                 task = bar.add_task("simulating", total=paths)
                 result = simulate(
@@ -149,10 +167,18 @@ def run(
             record.complete(result)
         print_result(console, result)
         console.print(f"{result.paths:,} paths in {result.elapsed_seconds:.1f} s (seed {seed}, margincall {__version__})")
-        if trace:
-            for event in trace_paths(model, paths=trace, seed=seed):
+        if trace or where:
+            chosen: int | list[int] = trace or 3
+            if where:
+                from margincall.analysis.explain import select_paths
+
+                chosen = select_paths(model, where, count=trace or 3, paths=min(paths, 100_000), seed=seed, threads=threads)
+                console.print(f"paths with {escape(where)}: {', '.join(map(str, chosen))}", highlight=False)
+            for event in trace_paths(model, paths=chosen, seed=seed, antithetic=antithetic):
+                who = f" borrower={escape(event.borrower)}" if event.borrower and len(model.book().borrowers) > 1 else ""
                 console.print(
-                    f"path {event.path} day {event.day:4d} {event.event:18s} loan={event.loan or '-'} asset={event.asset or '-'} amount={event.amount:,.4g}",
+                    f"path {event.path} day {event.day:4d} {event.event:18s} loan={escape(event.loan or '-')} "
+                    f"asset={escape(event.asset or '-')}{who} amount={event.amount:,.4g}",
                     highlight=False,
                 )
         if out is not None:
@@ -222,9 +248,10 @@ def version() -> None:
 
 
 def _register_commands() -> None:
-    from margincall.cli import answers, bench, monitor, runs, scale, service
+    from margincall.cli import answers, bench, explain, monitor, runs, scale, service
 
     answers.register(app)
+    explain.register(app)
     bench.register(app)
     monitor.register(app)
     runs.register(app)

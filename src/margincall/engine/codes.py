@@ -107,8 +107,7 @@ E_ACCELERATE = np.int64(22)  # a loan was accelerated by cross-default (debt due
 E_NOTICE = np.int64(23)  # a liquidation notice was served (LTV)
 E_REFINANCE_REFUSED = np.int64(24)  # a maturity's refinancing was refused (reason code in the amount column)
 E_LIQUIDATION_BLOCK = np.int64(25)  # a lender sold collateral in a block (proceeds)
-E_MARKET_CLOSED = np.int64(26)  # the refinancing market closed (the gauge's drawdown)
-E_MARKET_OPEN = np.int64(27)  # the refinancing market reopened
+E_PRICE = np.int64(26)  # a traced path's end-of-day price of an asset (busy days; every day in the reference mode)
 
 
 class LoanEvent(enum.IntFlag):
@@ -199,5 +198,4 @@ class TraceEvent(enum.IntEnum):
     NOTICE = int(E_NOTICE)
     REFINANCE_REFUSED = int(E_REFINANCE_REFUSED)
     LIQUIDATION_BLOCK = int(E_LIQUIDATION_BLOCK)
-    MARKET_CLOSED = int(E_MARKET_CLOSED)
-    MARKET_OPEN = int(E_MARKET_OPEN)
+    PRICE = int(E_PRICE)

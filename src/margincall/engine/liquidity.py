@@ -171,38 +171,74 @@ def draw_facilities(
 
 @kernel
 def release_excess(
-    t: int, b: int, exclude: int, loan_p: np.ndarray, loan_i: np.ndarray, pool: np.ndarray, market: np.ndarray,
-    pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray, log: np.ndarray, log_n: np.ndarray,
+    t: int, b: int, exclude: int, wanted: float, loan_p: np.ndarray, loan_i: np.ndarray, pool: np.ndarray,
+    market: np.ndarray, pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray, log: np.ndarray, log_n: np.ndarray,
 ) -> bool:
-    """Free the collateral of borrower b's loans (except `exclude`) above each lender's cure level:
-    a loan in good standing keeps the pool that puts its LTV at cure_ltv and releases the rest
-    (last asset first). Returns whether anything was released."""
+    """Free up to `wanted` (market value) of the collateral of borrower b's loans (except
+    `exclude`) that lies above each lender's cure level: a loan in good standing keeps at least the
+    pool that puts its LTV at cure_ltv. The loans with the lowest LTV give first, their last
+    assets first. Returns whether anything was released."""
     released = False
-    for l in range(loan_i.shape[0]):
-        if l == exclude or loan_i[l, LI_BORROWER] != b or loan_i[l, LI_SECURED] == 0:
-            continue
-        if loan_s[l, LS_STATUS] != c.ACTIVE or loan_s[l, LS_DUE_KIND] != c.DUE_NONE:
-            continue
-        value = lending_value(l, pledged, pool, market)
-        keep = debt(loan_f, l) / loan_p[l, LP_CURE]
-        excess = value - keep
-        if excess <= TINY * (1.0 + value):
-            continue
-        freed = 0.0
-        for a in range(market.shape[0] - 1, -1, -1):
-            if excess - freed <= TINY or pledged[l, a] <= 0.0:
+    last_ltv = -1.0
+    last = NONE
+    for _ in range(loan_i.shape[0]):
+        if wanted <= TINY:
+            break
+        best = NONE
+        best_ltv = 0.0
+        for l in range(loan_i.shape[0]):  # the next loan by (LTV, index) after the last one
+            if l == exclude or loan_i[l, LI_BORROWER] != b or loan_i[l, LI_SECURED] == 0:
                 continue
-            unit_value = market[a, MS_PRICE] * (1.0 - pool[l, a, PL_HAIRCUT])
+            if loan_s[l, LS_STATUS] != c.ACTIVE or loan_s[l, LS_DUE_KIND] != c.DUE_NONE:
+                continue
+            value = lending_value(l, pledged, pool, market)
+            if value <= 0.0:
+                continue
+            ltv = debt(loan_f, l) / value
+            after_last = ltv > last_ltv or (ltv == last_ltv and l > last)
+            if after_last and ltv < loan_p[l, LP_CURE] and (best < 0 or ltv < best_ltv):
+                best = l
+                best_ltv = ltv
+        if best < 0:
+            break
+        l = best
+        last = l
+        last_ltv = best_ltv
+        excess = lending_value(l, pledged, pool, market) - debt(loan_f, l) / loan_p[l, LP_CURE]
+        freed = 0.0
+        freed_value = 0.0
+        for a in range(market.shape[0] - 1, -1, -1):
+            if excess - freed <= TINY or wanted - freed_value <= TINY or pledged[l, a] <= 0.0:
+                continue
+            price = market[a, MS_PRICE]
+            unit_value = price * (1.0 - pool[l, a, PL_HAIRCUT])
             if unit_value <= 0.0:
                 continue
-            units = min(pledged[l, a], (excess - freed) / unit_value)
+            units = min(pledged[l, a], (excess - freed) / unit_value, (wanted - freed_value) / price)
             pledged[l, a] -= units
             freed += units * unit_value
-        if freed > TINY:
-            loan_s[l, LS_FLAGS] |= c.F_RELEASED
+            freed_value += units * price
+        if freed_value > TINY:
+            wanted -= freed_value
             released = True
-            log_event(log, log_n, t, c.E_RELEASE, l, NONE, freed, b)
+            loan_s[l, LS_FLAGS] |= c.F_RELEASED
+            log_event(log, log_n, t, c.E_RELEASE, l, NONE, freed_value, b)
     return released
+
+
+RELEASE_MARGIN = 1.25  # collateral released to raise an amount: its value over the amount
+
+
+@kernel
+def release_wanted(l: int, gap: float, needed_value: float, pool: np.ndarray) -> float:
+    """The market value to release for a call on loan l: what pledging at the lender's largest
+    accepted haircut needs, or what selling for the repayment `gap` needs, whichever is more."""
+    worst = 0.0
+    for a in range(pool.shape[1]):
+        if pool[l, a, PL_ACCEPTED] != 0.0 and pool[l, a, PL_HAIRCUT] > worst:
+            worst = pool[l, a, PL_HAIRCUT]
+    pledge = needed_value / (1.0 - worst) if worst < 1.0 else needed_value
+    return max(pledge, RELEASE_MARGIN * gap)
 
 
 @kernel
@@ -266,7 +302,8 @@ def respond(
             if pledge_free(t, l, d / cure - value, loan_i, pool, market, holding, pledged, loan_s, log, log_n):
                 acted = True
         elif action == c.ACT_RELEASE:
-            if release_excess(t, b, l, loan_p, loan_i, pool, market, pledged, loan_f, loan_s, log, log_n):
+            # enough to pledge at the called lender's worst haircut, or to sell for the gap
+            if release_excess(t, b, l, release_wanted(l, gap, d / cure - value, pool), loan_p, loan_i, pool, market, pledged, loan_f, loan_s, log, log_n):
                 acted = True
         elif action == c.ACT_DRAW:
             raised = draw_facilities(t, b, gap, l, loan_p, loan_i, pool, market, pledged, loan_f, loan_s, borrower_f, borrower_s, log, log_n)
@@ -329,7 +366,8 @@ def pay_dues(
         if action < 0:
             break
         if action == c.ACT_RELEASE:
-            if release_excess(t, b, NONE, loan_p, loan_i, pool, market, pledged, loan_f, loan_s, log, log_n):
+            # a margin for the sales' discount and impact
+            if release_excess(t, b, NONE, RELEASE_MARGIN * short, loan_p, loan_i, pool, market, pledged, loan_f, loan_s, log, log_n):
                 acted = True
         elif action == c.ACT_DRAW:
             if draw_facilities(t, b, short, NONE, loan_p, loan_i, pool, market, pledged, loan_f, loan_s, borrower_f, borrower_s, log, log_n) > TINY:

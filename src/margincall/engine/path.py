@@ -685,6 +685,9 @@ def full_day(
         )
         close_day(market, asset_p, asset_i, holding, lender_sold)
         check_ledger(loan_i, market, holding, loan_f, borrower_f)
+        if log.shape[0] > 0:  # a traced path keeps its end-of-day prices (a story's chart)
+            for a in range(market.shape[0]):
+                log_event(log, log_n, t, c.E_PRICE, NONE, a, math.exp(log_price_now(t, a, market, asset_i)), NONE)
         quiet = refresh_gates(t, settings[ST_DT], asset_i, loan_p, loan_i, pool, market, pledged, loan_f, loan_s, flow_left)
     return quiet, busy
 
