@@ -40,7 +40,9 @@ from margincall.store._schema import Base
 FIRST_REVISION = "0001"
 SE_METRICS = {
     "loan": {"p_margin_call", "p_default", "p_loss", "expected_loss"},
-    "borrower": {"p_default", "p_forced_sale", "p_cascade", "expected_sold_value"},
+    "borrower": {"p_default", "p_forced_sale", "p_cascade", "expected_sold_value", "expected_equity"},
+    "lender": {"p_loss", "expected_loss"},
+    "system": {"p_any_default", "expected_defaults", "expected_forced_sales"},
 }
 
 
@@ -109,10 +111,17 @@ def test_compare_runs(store_url: str, scenario_text: str, engine_result: Simulat
         loose = store.compare(a, b, sigmas=0.5)
         same = compare_runs(store.get_run(a), store.get_run(a))
     subjects = {(row.scope, row.subject) for row in rows}
-    assert subjects == {("loan", loan_id) for loan_id in engine_result.loans} | {("borrower", "borrower")}
+    assert subjects == (
+        {("loan", loan_id) for loan_id in engine_result.loans} | {("borrower", "borrower"), ("system", "system")}
+        | {("lender", lender_id) for lender_id in engine_result.lenders}
+    )
     for row in rows:
         pair = (engine_result, engine_result_other_seed)
-        source_a, source_b = (r.borrower if row.scope == "borrower" else r.loans[row.subject] for r in pair)
+        pick = {
+            "borrower": lambda r: r.borrowers[row.subject], "loan": lambda r: r.loans[row.subject],
+            "lender": lambda r: r.lenders[row.subject], "system": lambda r: r.system,
+        }[row.scope]
+        source_a, source_b = (pick(r) for r in pair)
         assert row.a == pytest.approx(getattr(source_a, row.metric))
         assert row.b == pytest.approx(getattr(source_b, row.metric))
         assert row.difference == pytest.approx(row.b - row.a)
@@ -121,8 +130,8 @@ def test_compare_runs(store_url: str, scenario_text: str, engine_result: Simulat
         assert row.significant == (abs(row.difference) > 3 * row.combined_se)  # 3 SE by default
         assert row.sigmas == 3.0
     # every field with an SE sibling, and nothing else
-    assert {row.metric for row in rows if row.scope == "loan"} == SE_METRICS["loan"]
-    assert {row.metric for row in rows if row.scope == "borrower"} == SE_METRICS["borrower"]
+    for scope, metrics in SE_METRICS.items():
+        assert {row.metric for row in rows if row.scope == scope} == metrics, scope
     assert [(r.path, r.significant) for r in loose] == [(r.path, abs(r.difference) > 0.5 * r.combined_se) for r in rows]
     assert all(row.difference == 0.0 and row.significant is False for row in same)
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import MISSING, fields
 from typing import Any, TypeVar
 
-from margincall.analysis.results import BorrowerResult, LoanResult, SimulationResult
+from margincall.analysis.results import BorrowerResult, LenderResult, LoanResult, SimulationResult, SystemResult
 from margincall.store._errors import ResultFormatError
 
 T = TypeVar("T")
@@ -20,12 +20,15 @@ def result_from_dict(data: Mapping[str, Any]) -> SimulationResult:
     """
     if not isinstance(data, Mapping):
         raise ResultFormatError(f"a result is a mapping in the result.json layout; got {type(data).__name__}")
-    loans = data.get("loans")
-    if not isinstance(loans, Mapping):
-        raise ResultFormatError("result: 'loans' is missing or not a mapping of loan id to loan result")
-    built_loans = {str(k): _build(LoanResult, v, f"loans.{k}") for k, v in loans.items()}
-    borrower = _build(BorrowerResult, data.get("borrower"), "borrower")
-    return _build(SimulationResult, {**data, "loans": built_loans, "borrower": borrower}, "result")
+    built: dict[str, Any] = {}
+    for key, cls in (("loans", LoanResult), ("borrowers", BorrowerResult), ("lenders", LenderResult)):
+        group = data.get(key)
+        if not isinstance(group, Mapping):
+            hint = " (a result written before results had borrowers and lenders)" if key != "loans" and "borrower" in data else ""
+            raise ResultFormatError(f"result: '{key}' is missing or not a mapping of id to result{hint}")
+        built[key] = {str(k): _build(cls, v, f"{key}.{k}") for k, v in group.items()}
+    built["system"] = _build(SystemResult, data.get("system"), "system")
+    return _build(SimulationResult, {**data, **built}, "result")
 
 
 def _build(cls: type[T], data: object, where: str) -> T:

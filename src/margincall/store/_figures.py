@@ -65,10 +65,18 @@ def se_figures(result: Mapping[str, Any]) -> list[Figure]:
     return list(_walk(result, ()))
 
 
+def _aliases(node: Mapping[str, Any]) -> set[str]:
+    """Keys that repeat another key's content: a one-borrower result's `borrower` beside `borrowers`."""
+    return {"borrower"} if "borrowers" in node and "borrower" in node else set()
+
+
 def _walk(node: Any, path: tuple[str, ...]) -> Iterator[Figure]:
     if isinstance(node, Mapping):
+        skip = _aliases(node)
         for key, value in node.items():
             name = str(key)
+            if name in skip or value is None:  # None: a figure that does not apply (no capital, say)
+                continue
             if not name.endswith(SE_SUFFIX) and f"{name}{SE_SUFFIX}" in node and not isinstance(value, Mapping | list):
                 yield Figure((*path, name), number(value), number(node[f"{name}{SE_SUFFIX}"]))
             elif isinstance(value, Mapping | list):
@@ -88,7 +96,8 @@ def headline_figures(result: Mapping[str, Any], metrics: Sequence[str] = HEADLIN
         for metric in metrics:
             if metric in node and f"{metric}{SE_SUFFIX}" in node:
                 found.append(Figure((*path, metric), number(node[metric]), number(node[f"{metric}{SE_SUFFIX}"])))
-        children = [(str(k), v) for k, v in node.items() if isinstance(v, Mapping)]
+        skip = _aliases(node)
+        children = [(str(k), v) for k, v in node.items() if isinstance(v, Mapping) and str(k) not in skip]
         collection = bool(children) and len(children) == len(node) and _alike([v for _, v in children])
         for key, child in children[:1] if collection else children:
             visit(child, (*path, key))
