@@ -102,3 +102,7 @@ else:
 _CACHE = CACHE_DIR is not None
 kernel = njit(cache=_CACHE, _nrt=False)
 nogil_kernel = njit(cache=_CACHE, _nrt=False, nogil=True)
+# A small helper, or a phase with one caller, is copied into its callers by numba: a call with
+# arrays costs a few words per array and dimension, more than the arithmetic of such helpers on
+# a hot path, and a function inlined at its only call site is not compiled on its own.
+inline = njit(cache=_CACHE, _nrt=False, inline="always")

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from margincall._jit import kernel
+from margincall._jit import inline, kernel
 from margincall.engine.layout import (
     AI_IMPACT_LAW,
     AI_LISTING_DAY,
@@ -39,6 +39,7 @@ from margincall.engine.layout import (
     LF_ACCRUED,
     LF_PRINCIPAL,
     LI_BORROWER,
+    MS_LOG_MARK,
     MS_LOGV,
     MS_OPEN,
     MS_PERM_DECAY,
@@ -51,7 +52,7 @@ from margincall.engine.layout import (
 from margincall.market.impact import impact_fraction
 
 
-@kernel
+@inline
 def log_event(log: np.ndarray, log_n: np.ndarray, day: int, code: int, loan: int, asset: int, amount: float, borrower: int) -> None:
     """Append an event to a traced path's log (a no-op when the log has no rows)."""
     n = log_n[0]
@@ -66,13 +67,13 @@ def log_event(log: np.ndarray, log_n: np.ndarray, day: int, code: int, loan: int
         log_n[0] = n + 1
 
 
-@kernel
+@inline
 def debt(loan_f: np.ndarray, l: int) -> float:
     """Debt outstanding: principal and accrued unpaid interest."""
     return loan_f[l, LF_PRINCIPAL] + loan_f[l, LF_ACCRUED]
 
 
-@kernel
+@inline
 def lending_value(l: int, pledged: np.ndarray, pool: np.ndarray, market: np.ndarray) -> float:
     """The pool's lending value: sum of pledged units * price * (1 - haircut), at the lender's prices."""
     value = 0.0
@@ -82,7 +83,7 @@ def lending_value(l: int, pledged: np.ndarray, pool: np.ndarray, market: np.ndar
     return value
 
 
-@kernel
+@inline
 def loan_to_value(l: int, loan_f: np.ndarray, pledged: np.ndarray, pool: np.ndarray, market: np.ndarray) -> float:
     d = debt(loan_f, l)
     if d <= TINY:
@@ -93,7 +94,7 @@ def loan_to_value(l: int, loan_f: np.ndarray, pledged: np.ndarray, pool: np.ndar
     return d / v
 
 
-@kernel
+@inline
 def pledged_units(b: int, a: int, pledged: np.ndarray, loan_i: np.ndarray) -> float:
     """Units of borrower b's holding of asset a pledged to its loans."""
     total = 0.0
@@ -103,14 +104,14 @@ def pledged_units(b: int, a: int, pledged: np.ndarray, loan_i: np.ndarray) -> fl
     return total
 
 
-@kernel
+@inline
 def free_units(b: int, a: int, holding: np.ndarray, pledged: np.ndarray, loan_i: np.ndarray) -> float:
     """Units of borrower b's holding of asset a that no loan holds as collateral."""
     free = holding[b, a, HS_UNITS] - pledged_units(b, a, pledged, loan_i)
     return free if free > 0.0 else 0.0
 
 
-@kernel
+@inline
 def revalue(a: int, new_price: float, market: np.ndarray, holding: np.ndarray, borrower_f: np.ndarray) -> None:
     """Move asset a to a new price; every holder gains or loses accordingly."""
     old = market[a, MS_PRICE]
@@ -122,7 +123,7 @@ def revalue(a: int, new_price: float, market: np.ndarray, holding: np.ndarray, b
         market[a, MS_PRICE] = new_price
 
 
-@kernel
+@inline
 def sync_prices(t: int, market: np.ndarray, asset_i: np.ndarray, holding: np.ndarray, borrower_f: np.ndarray) -> None:
     """Materialise today's market prices of listed assets (fair value times the impact still in
     the price) and revalue every holding; today's sales start from these open prices."""
@@ -133,7 +134,7 @@ def sync_prices(t: int, market: np.ndarray, asset_i: np.ndarray, holding: np.nda
             market[a, MS_OPEN] = price
 
 
-@kernel
+@inline
 def repay(l: int, amount: float, loan_f: np.ndarray) -> float:
     """Apply a payment to accrued interest, then principal; returns what was applied."""
     to_interest = min(amount, loan_f[l, LF_ACCRUED])
@@ -143,7 +144,7 @@ def repay(l: int, amount: float, loan_f: np.ndarray) -> float:
     return to_interest + to_principal
 
 
-@kernel
+@inline
 def day_impact(a: int, sold_units: float, asset_p: np.ndarray, asset_i: np.ndarray) -> float:
     """The fraction by which `sold_units` sold today (by everyone) move asset a's price."""
     return impact_fraction(
@@ -208,6 +209,7 @@ def private_sale(
     """Sell `units` of borrower b's unlisted holding of asset a in a block at `discount` below fair
     value; the sale reveals the fair value (a valuation event). Returns the proceeds."""
     fair = math.exp(market[a, MS_LOGV])
+    market[a, MS_LOG_MARK] = market[a, MS_LOGV]
     revalue(a, fair, market, holding, borrower_f)
     if units <= 0.0:
         return 0.0

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from margincall._jit import kernel
+from margincall._jit import inline
 
 LTV_BINS = np.int64(360)  # 1e-4 .. 1e2, 60 bins a decade (3.9% wide, interpolated)
 LTV_LO = 1e-4
@@ -27,7 +27,7 @@ SIGNED_BINS = np.int64(2400)
 SIGNED_UMAX = math.asinh(1e7)
 
 
-@kernel
+@inline
 def log_bin(x: float, lo: float, hi: float, n: int) -> int:
     """Bin of a non-negative value x in the log-bin family."""
     if x <= 0.0:
@@ -44,7 +44,7 @@ LOG_LTV_LO = math.log(LTV_LO)
 LTV_BINS_PER_LOG = LTV_BINS / math.log(LTV_HI / LTV_LO)
 
 
-@kernel
+@inline
 def ltv_bin_of_log(log_x: float) -> int:
     """`log_bin(x, LTV_LO, LTV_HI, LTV_BINS)` of x = exp(log_x), from its log (no exp or log taken)."""
     n = LTV_BINS
@@ -58,7 +58,7 @@ def ltv_bin_of_log(log_x: float) -> int:
     return 1 + int(position)
 
 
-@kernel
+@inline
 def signed_bin(x: float, scale: float, n: int) -> int:
     """Bin of a signed value x in the asinh family."""
     u = math.asinh(x / scale)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from margincall._jit import kernel
+from margincall._jit import inline, kernel
 from margincall.engine import codes as c
 from margincall.engine.accounts import debt, log_event
 from margincall.engine.layout import (
@@ -56,7 +56,7 @@ from margincall.engine.layout import (
 )
 
 
-@kernel
+@inline
 def open_call(t: int, l: int, ltv: float, notice: bool, deadline: int, loan_s: np.ndarray, borrower_s: np.ndarray, log: np.ndarray, log_n: np.ndarray, b: int) -> None:
     """Loan l's LTV reached its call level (or, with a notice period, its liquidation level):
     a call with a cure deadline."""
@@ -75,7 +75,7 @@ def open_call(t: int, l: int, ltv: float, notice: bool, deadline: int, loan_s: n
     log_event(log, log_n, t, c.E_NOTICE if notice else c.E_CALL, l, NONE, ltv, b)
 
 
-@kernel
+@inline
 def mark_default(t: int, l: int, cause: int, loan_f: np.ndarray, loan_s: np.ndarray) -> None:
     """Record loan l's default (flag, day, first cause, exposure), whatever follows from it."""
     if loan_s[l, LS_FLAGS] & c.F_DEFAULTED == 0:
@@ -86,7 +86,7 @@ def mark_default(t: int, l: int, cause: int, loan_f: np.ndarray, loan_s: np.ndar
         loan_s[l, LS_FIRST_DEFAULT] = t
 
 
-@kernel
+@inline
 def enforce(t: int, l: int, cause: int, loan_i: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray, log: np.ndarray, log_n: np.ndarray) -> None:
     """A secured loan's event of default: its pool goes into enforcement; the lender sells it from
     its wake day on (the default day plus its wait; a private asset also waits for its sale delay)."""
@@ -102,7 +102,7 @@ def enforce(t: int, l: int, cause: int, loan_i: np.ndarray, loan_f: np.ndarray, 
     log_event(log, log_n, t, c.E_DEFAULT, l, NONE, debt(loan_f, l), loan_i[l, LI_BORROWER])
 
 
-@kernel
+@inline
 def set_due(t: int, l: int, kind: int, deadline: int, cause: int, loan_s: np.ndarray) -> None:
     """Loan l owes `kind` (interest, or the whole debt) by `deadline`; an earlier deadline stands."""
     if loan_s[l, LS_DUE_KIND] == c.DUE_NONE or deadline < loan_s[l, LS_DUE_DEADLINE]:
@@ -112,7 +112,7 @@ def set_due(t: int, l: int, kind: int, deadline: int, cause: int, loan_s: np.nda
         loan_s[l, LS_DUE_CAUSE] = cause
 
 
-@kernel
+@inline
 def accelerate(t: int, l: int, cause: int, loan_i: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray, log: np.ndarray, log_n: np.ndarray) -> None:
     """The whole debt of loan l falls due within its principal grace period (cross-default of an
     unsecured loan, cross-acceleration of a secured one)."""
@@ -127,7 +127,7 @@ def accelerate(t: int, l: int, cause: int, loan_i: np.ndarray, loan_f: np.ndarra
     log_event(log, log_n, t, c.E_ACCELERATE, l, NONE, debt(loan_f, l), loan_i[l, LI_BORROWER])
 
 
-@kernel
+@inline
 def write_off(t: int, l: int, shortfall: float, loan_i: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray, borrower_f: np.ndarray, log: np.ndarray, log_n: np.ndarray) -> None:
     """Close loan l with `shortfall` of its debt lost by the lender (and forgiven to the borrower)."""
     b = loan_i[l, LI_BORROWER]
@@ -143,7 +143,7 @@ def write_off(t: int, l: int, shortfall: float, loan_i: np.ndarray, loan_f: np.n
     loan_s[l, LS_STATUS] = c.CLOSED
 
 
-@kernel
+@inline
 def settle_claim(t: int, l: int, loan_p: np.ndarray, loan_i: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray, borrower_f: np.ndarray, log: np.ndarray, log_n: np.ndarray) -> None:
     """Loan l's remaining debt becomes an unsecured claim on its defaulted borrower: the lender
     recovers the recovery rate of it and loses the rest."""
@@ -194,7 +194,7 @@ def default_borrower(
             settle_claim(t, l, loan_p, loan_i, loan_f, loan_s, borrower_f, log, log_n)
 
 
-@kernel
+@inline
 def cross_default(
     t: int, source: int, acceleration_stage: bool, loan_p: np.ndarray, loan_i: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray,
     log: np.ndarray, log_n: np.ndarray,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import types
 
-from margincall._jit import kernel
+from margincall._jit import inline, kernel
 from margincall.engine import codes as c
 from margincall.engine.accounts import debt, loan_to_value, log_event
 from margincall.engine.credit import (
@@ -62,7 +62,7 @@ from margincall.engine.obligations import open_obligations
 MAX_ROUNDS = 64
 
 
-@kernel
+@inline
 def test_covenants(
     t: int, loan_p: np.ndarray, loan_i: np.ndarray, pool: np.ndarray, market: np.ndarray, pledged: np.ndarray,
     loan_f: np.ndarray, loan_s: np.ndarray, borrower_s: np.ndarray, log: np.ndarray, log_n: np.ndarray,
@@ -101,7 +101,7 @@ def test_covenants(
     return changed
 
 
-@kernel
+@inline
 def propagate(t: int, loan_p: np.ndarray, loan_i: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray, log: np.ndarray, log_n: np.ndarray) -> bool:
     """Cross-default clauses of each defaulted loan's group, and cross-acceleration clauses once
     its lender enforces. Returns whether any loan changed."""
@@ -119,7 +119,7 @@ def propagate(t: int, loan_p: np.ndarray, loan_i: np.ndarray, loan_f: np.ndarray
     return changed
 
 
-@kernel
+@inline
 def close_paid(t: int, loan_i: np.ndarray, pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray, log: np.ndarray, log_n: np.ndarray) -> bool:
     """A loan whose whole debt was due and is paid: repaid (its collateral released)."""
     changed = False
@@ -135,7 +135,7 @@ def close_paid(t: int, loan_i: np.ndarray, pledged: np.ndarray, loan_f: np.ndarr
     return changed
 
 
-@kernel
+@inline
 def pass_deadlines(
     t: int, loan_p: np.ndarray, loan_i: np.ndarray, flows: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray,
     borrower_f: np.ndarray, borrower_s: np.ndarray, flow_left: np.ndarray, log: np.ndarray, log_n: np.ndarray,

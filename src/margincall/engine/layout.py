@@ -38,6 +38,7 @@ from margincall.market.columns import (  # noqa: F401 - re-exported: one layout 
     MS_OPEN,
     MS_PEAK,
     MS_PENDING,
+    MS_LOG_MARK,
     MS_PERM_DECAY,
     MS_PERM_FIXED,
     MS_PRICE,
@@ -196,7 +197,8 @@ LS_DUE_CAUSE = 14  # the cause if the due is not paid
 LS_CAUSE = 15  # first default cause
 LS_PROPAGATION = 16  # bits: PROPAGATED_DEFAULT, ENFORCING, PROPAGATED_ENFORCING (cross-default triggers)
 LS_SLEEP = 17  # a defaulted loan waiting to sell (GATE_WAIT): the first day it can
-N_LS = 18
+LS_POOL_ASSET = 18  # the one asset of a single-asset pool (its LF_LOG_POOL is set), or NONE
+N_LS = 19
 
 # borrower_f[b, column], float
 BF_CASH = 0
@@ -213,7 +215,9 @@ BF_PNL_FORGIVEN = 10
 BF_EQUITY0 = 11
 BF_LEDGER_MAX = 12  # largest |balance sheet - (equity0 + P&L)| seen, currency
 BF_DRAWN = 13  # drawn on facilities over the path
-N_BF = 14
+BF_CASH_SEEN = 14  # the cash whose fan-chart bin is BF_CASH_BIN (NaN: none yet)
+BF_CASH_BIN = 15
+N_BF = 16
 
 # borrower_s[b, column], int
 BS_FLAGS = 0

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from margincall._jit import kernel
+from margincall._jit import inline, kernel
 from margincall.engine import codes as c
 from margincall.engine.accounts import (
     block_sale,
@@ -122,14 +122,14 @@ def sell_pool(
     return sold
 
 
-@kernel
+@inline
 def release_pool(l: int, pledged: np.ndarray) -> None:
     """A loan repaid or settled keeps no collateral: its units return to the borrower, free."""
     for a in range(pledged.shape[1]):
         pledged[l, a] = 0.0
 
 
-@kernel
+@inline
 def pool_left(l: int, pledged: np.ndarray) -> bool:
     for a in range(pledged.shape[1]):
         if pledged[l, a] > 0.0:
@@ -137,7 +137,7 @@ def pool_left(l: int, pledged: np.ndarray) -> bool:
     return False
 
 
-@kernel
+@inline
 def liquidate(
     t: int, l: int, asset_p: np.ndarray, asset_i: np.ndarray, loan_p: np.ndarray, loan_i: np.ndarray,
     market: np.ndarray, holding: np.ndarray, pledged: np.ndarray, lender_sold: np.ndarray, loan_f: np.ndarray,
@@ -176,7 +176,7 @@ def liquidate(
     return True
 
 
-@kernel
+@inline
 def settle(
     t: int, l: int, asset_p: np.ndarray, asset_i: np.ndarray, loan_p: np.ndarray, loan_i: np.ndarray,
     market: np.ndarray, holding: np.ndarray, pledged: np.ndarray, lender_sold: np.ndarray, loan_f: np.ndarray,

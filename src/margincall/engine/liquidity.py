@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from margincall._jit import kernel
+from margincall._jit import inline, kernel
 from margincall.engine import codes as c
 from margincall.engine.accounts import (
     block_sale,
@@ -229,7 +229,7 @@ def release_excess(
 RELEASE_MARGIN = 1.25  # collateral released to raise an amount: its value over the amount
 
 
-@kernel
+@inline
 def release_wanted(l: int, gap: float, needed_value: float, pool: np.ndarray) -> float:
     """The market value to release for a call on loan l: what pledging at the lender's largest
     accepted haircut needs, or what selling for the repayment `gap` needs, whichever is more."""
@@ -241,7 +241,7 @@ def release_wanted(l: int, gap: float, needed_value: float, pool: np.ndarray) ->
     return max(pledge, RELEASE_MARGIN * gap)
 
 
-@kernel
+@inline
 def pledge_free(
     t: int, l: int, needed: float, loan_i: np.ndarray, pool: np.ndarray, market: np.ndarray, holding: np.ndarray,
     pledged: np.ndarray, loan_s: np.ndarray, log: np.ndarray, log_n: np.ndarray,
@@ -268,7 +268,7 @@ def pledge_free(
     return acted
 
 
-@kernel
+@inline
 def respond(
     t: int, l: int, asset_p: np.ndarray, asset_i: np.ndarray, loan_p: np.ndarray, loan_i: np.ndarray, pool: np.ndarray,
     borrower_p: np.ndarray, borrower_i: np.ndarray, market: np.ndarray, holding: np.ndarray, pledged: np.ndarray,
@@ -323,7 +323,7 @@ def respond(
     return acted
 
 
-@kernel
+@inline
 def dues_of(t: int, b: int, loan_f: np.ndarray, loan_i: np.ndarray, loan_s: np.ndarray, flows: np.ndarray, flow_left: np.ndarray) -> float:
     """What borrower b owes now, with a grace period: interest due, whole debts due (maturities,
     accelerations, recourse shortfalls) and outflows of days up to t."""
@@ -342,7 +342,7 @@ def dues_of(t: int, b: int, loan_f: np.ndarray, loan_i: np.ndarray, loan_s: np.n
     return total
 
 
-@kernel
+@inline
 def pay_dues(
     t: int, b: int, asset_p: np.ndarray, asset_i: np.ndarray, loan_p: np.ndarray, loan_i: np.ndarray, pool: np.ndarray,
     borrower_p: np.ndarray, borrower_i: np.ndarray, flows: np.ndarray, market: np.ndarray, holding: np.ndarray,

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from margincall._jit import kernel
+from margincall._jit import inline
 from margincall.engine import codes as c
 from margincall.engine.accounts import debt, loan_to_value, log_event
 from margincall.engine.credit import set_due
@@ -55,7 +55,7 @@ REFUSED_MARKET_CLOSED = 4
 REFUSED_BY_LENDER = 5  # the conditions held; the lender declined (the stated probability)
 
 
-@kernel
+@inline
 def borrower_ltv(b: int, loan_i: np.ndarray, loan_f: np.ndarray, market: np.ndarray, holding: np.ndarray) -> float:
     """Borrower b's LTV: all its debt over all its holdings at the lenders' prices (public at
     market, private at their last mark)."""
@@ -71,7 +71,7 @@ def borrower_ltv(b: int, loan_i: np.ndarray, loan_f: np.ndarray, market: np.ndar
     return owed / value if value > 0.0 else math.inf
 
 
-@kernel
+@inline
 def refinancing_refusal(
     l: int, market_open: bool, loan_p: np.ndarray, loan_i: np.ndarray, pool: np.ndarray, market: np.ndarray,
     holding: np.ndarray, pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray, borrower_s: np.ndarray, u: float,
@@ -95,7 +95,7 @@ def refinancing_refusal(
     return 0
 
 
-@kernel
+@inline
 def mature(
     t: int, l: int, market_open: bool, refinance_u: np.ndarray, loan_p: np.ndarray, loan_i: np.ndarray, pool: np.ndarray,
     market: np.ndarray, holding: np.ndarray, pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray,
@@ -133,7 +133,7 @@ def mature(
     log_event(log, log_n, t, c.E_DUE, l, NONE, debt(loan_f, l), b)
 
 
-@kernel
+@inline
 def open_obligations(
     t: int, market_open: bool, refinance_u: np.ndarray, loan_p: np.ndarray, loan_i: np.ndarray, pool: np.ndarray,
     flows: np.ndarray, market: np.ndarray, holding: np.ndarray, pledged: np.ndarray, loan_f: np.ndarray,

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from margincall._jit import kernel
+from margincall._jit import inline, kernel
 from margincall.engine import codes as c
 from margincall.engine.accounts import (
     day_impact,
@@ -59,6 +59,8 @@ from margincall.engine.layout import (
     AP_SALE_DISCOUNT,
     AP_VOL_SQRT_DT,
     BF_CASH,
+    BF_CASH_BIN,
+    BF_CASH_SEEN,
     BF_CLAIMS,
     BF_DISCOUNT_COST,
     BF_DRAWN,
@@ -120,10 +122,12 @@ from margincall.engine.layout import (
     LS_FLAGS,
     LS_GATE,
     LS_MATURITY,
+    LS_POOL_ASSET,
     LS_SLEEP,
     LS_STATUS,
     LS_WAKE,
     MS_JUMPED,
+    MS_LOG_MARK,
     MS_LOGV,
     MS_OPEN,
     MS_PEAK,
@@ -198,7 +202,7 @@ _CAPITAL_LEVELS = CAPITAL_LEVELS.copy()
 # ---------------------------------------------------------------------------------------------
 
 
-@kernel
+@inline
 def advance_market(
     day: int, market: np.ndarray, asset_p: np.ndarray, chol: np.ndarray, history: np.ndarray, block_days: int,
     cursor: np.ndarray, diffusion_rng: np.ndarray, jump_rng: np.ndarray, sign: float, access: int,
@@ -215,17 +219,16 @@ def advance_market(
             market[access, MS_PEAK] = log_price
 
 
-@kernel
+@inline
 def log_price_now(t: int, a: int, market: np.ndarray, asset_i: np.ndarray) -> float:
     """Log of the price a holder sees now: the market price of a listed asset (fair value and the
     impact still in it), the last mark of an unlisted one. Changes no state."""
     if t >= asset_i[a, AI_LISTING_DAY]:
         return market[a, MS_LOGV] + market[a, MS_PERM_FIXED] + market[a, MS_PERM_DECAY]
-    price = market[a, MS_PRICE]
-    return math.log(price) if price > 0.0 else -math.inf
+    return market[a, MS_LOG_MARK]
 
 
-@kernel
+@inline
 def pool_value_now(t: int, l: int, market: np.ndarray, asset_i: np.ndarray, pledged: np.ndarray, pool: np.ndarray) -> float:
     """Loan l's lending value at today's prices, computed without materialising them."""
     value = 0.0
@@ -235,7 +238,7 @@ def pool_value_now(t: int, l: int, market: np.ndarray, asset_i: np.ndarray, pled
     return value
 
 
-@kernel
+@inline
 def accrue_day(dt: float, loan_p: np.ndarray, loan_i: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray, borrower_f: np.ndarray) -> None:
     """A day's interest on every loan that accrues (active, called or in enforcement), owed by its borrower."""
     for l in range(loan_f.shape[0]):
@@ -246,7 +249,17 @@ def accrue_day(dt: float, loan_p: np.ndarray, loan_i: np.ndarray, loan_f: np.nda
             borrower_f[loan_i[l, LI_BORROWER], BF_PNL_INTEREST] -= accrual
 
 
-@kernel
+@inline
+def accruing(loan_p: np.ndarray, loan_s: np.ndarray) -> bool:
+    """Whether any loan accrues interest (while none does, debts and gates stand still)."""
+    for l in range(loan_s.shape[0]):
+        status = loan_s[l, LS_STATUS]
+        if loan_p[l, LP_RATE] != 0.0 and (status == c.ACTIVE or status == c.CALLED or status == c.DEFAULTED):
+            return True
+    return False
+
+
+@inline
 def market_is_open(settings: np.ndarray, market: np.ndarray) -> bool:
     """Whether the refinancing market is open: the gauge within its maximum drawdown of its peak."""
     access = int(settings[ST_ACCESS_ASSET])
@@ -261,7 +274,7 @@ def market_is_open(settings: np.ndarray, market: np.ndarray) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 
-@kernel
+@inline
 def next_sale_day(t: int, l: int, asset_i: np.ndarray, pledged: np.ndarray, loan_s: np.ndarray) -> int:
     """The first day from t on which a defaulted loan's lender may sell something of its pool."""
     first = 1 << 62
@@ -289,10 +302,23 @@ def refresh_gates(
     A pool of unlisted assets below its trigger is static until a valuation event; a pool of
     several assets is computed daily; a defaulted loan that cannot sell yet waits for LS_SLEEP.
     A call, a pool being sold, or anything due makes the path busy."""
+    for l in range(loan_i.shape[0]):  # the fan charts read a single-asset pool in log space
+        loan_s[l, LS_POOL_ASSET] = NONE
+        only = NONE
+        count = 0
+        for a in range(market.shape[0]):
+            if pledged[l, a] > 0.0:
+                only = a
+                count += 1
+        if count == 1:
+            units = pledged[l, only] * (1.0 - pool[l, only, PL_HAIRCUT])
+            if units > 0.0:
+                loan_s[l, LS_POOL_ASSET] = only
+                loan_f[l, LF_LOG_POOL] = math.log(units)
+    quiet = True
     for k in range(flow_left.shape[0]):
         if flow_left[k] > TINY:
-            return False
-    quiet = True
+            quiet = False
     for l in range(loan_i.shape[0]):
         loan_s[l, LS_GATE] = GATE_NONE
         status = loan_s[l, LS_STATUS]
@@ -314,12 +340,10 @@ def refresh_gates(
         d = debt(loan_f, l)
         if d <= TINY:
             continue
-        only = -1
         count = 0
         unlisted = 0
         for a in range(market.shape[0]):
             if pledged[l, a] > 0.0:
-                only = a
                 count += 1
                 if t < asset_i[a, AI_LISTING_DAY]:
                     unlisted += 1
@@ -334,20 +358,19 @@ def refresh_gates(
             else:
                 quiet = False
             continue
-        if count > 1:
+        only = loan_s[l, LS_POOL_ASSET]
+        if count > 1 or only < 0:
             loan_s[l, LS_GATE] = GATE_EXACT
             continue
-        units = pledged[l, only] * (1.0 - pool[l, only, PL_HAIRCUT])
-        if units <= 0.0 or debt_then <= 0.0 or not trigger < math.inf:
+        if debt_then <= 0.0 or not trigger < math.inf:
             quiet = False
             continue
         loan_s[l, LS_GATE] = only
-        loan_f[l, LF_LOG_POOL] = math.log(units)
         loan_f[l, LF_LOG_BARRIER] = math.log(debt_then / trigger) - loan_f[l, LF_LOG_POOL]
     return quiet
 
 
-@kernel
+@inline
 def gates_hold(t: int, dt: float, asset_i: np.ndarray, loan_p: np.ndarray, pool: np.ndarray, market: np.ndarray, pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray) -> bool:
     """Whether every gated loan stays below its trigger today (prices moved, nothing else)."""
     for l in range(loan_s.shape[0]):
@@ -362,7 +385,7 @@ def gates_hold(t: int, dt: float, asset_i: np.ndarray, loan_p: np.ndarray, pool:
     return True
 
 
-@kernel
+@inline
 def next_due_day(t: int, horizon: int, calendar: np.ndarray, loan_s: np.ndarray) -> int:
     """The first day from t that needs the full machinery whatever prices do: an obligation, a
     shock, a listing or a scheduled mark, a maturity, a waiting pool's first sale day, or the day
@@ -382,36 +405,46 @@ def next_due_day(t: int, horizon: int, calendar: np.ndarray, loan_s: np.ndarray)
 # ---------------------------------------------------------------------------------------------
 
 
-@kernel
+@inline
+def cash_bin(b: int, borrower_p: np.ndarray, borrower_f: np.ndarray) -> int:
+    """The fan-chart bin of borrower b's cash, recomputed only when the cash changed."""
+    cash = borrower_f[b, BF_CASH]
+    if cash != borrower_f[b, BF_CASH_SEEN]:
+        lo = borrower_p[b, BP_MONEY_LO]
+        borrower_f[b, BF_CASH_SEEN] = cash
+        borrower_f[b, BF_CASH_BIN] = log_bin(cash, lo, lo * 10.0**AMOUNT_DECADES, FAN_AMOUNT_BINS)
+    return int(borrower_f[b, BF_CASH_BIN])
+
+
+@inline
 def record_day(
     t: int, r: int, slot: int, asset_p: np.ndarray, asset_i: np.ndarray, loan_i: np.ndarray, pool: np.ndarray,
     borrower_p: np.ndarray, market: np.ndarray, pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray,
     borrower_f: np.ndarray, ltv_hist: np.ndarray, cash_hist: np.ndarray, price_hist: np.ndarray,
 ) -> None:
     """Add day t's LTVs (secured loans), cash (borrowers) and prices over day 0 (assets) to the
-    fan-chart histograms at recorded day r. A gated single-asset pool's log LTV comes from its log
-    price (log debt - log lending units - log price); other pools are valued at today's prices."""
+    fan-chart histograms at recorded day r. A single-asset pool's log LTV comes from its log price
+    (log debt - log lending units - log price); other pools are valued at today's prices."""
     for l in range(loan_i.shape[0]):
         if loan_i[l, LI_SECURED] == 0:
             continue
         d = debt(loan_f, l)
-        gate = loan_s[l, LS_GATE]
+        single = loan_s[l, LS_POOL_ASSET]
         if d <= TINY:
             k = 0
-        elif gate >= 0:
-            k = ltv_bin_of_log(log_debt(loan_f, l) - loan_f[l, LF_LOG_POOL] - log_price_now(t, gate, market, asset_i))
+        elif single >= 0:
+            k = ltv_bin_of_log(log_debt(loan_f, l) - loan_f[l, LF_LOG_POOL] - log_price_now(t, single, market, asset_i))
         else:
             value = pool_value_now(t, l, market, asset_i, pledged, pool)
             k = log_bin(d / value if value > 0.0 else math.inf, LTV_LO, LTV_HI, LTV_BINS)
         ltv_hist[slot, l, k, r] += 1
     for b in range(borrower_p.shape[0]):
-        lo = borrower_p[b, BP_MONEY_LO]
-        cash_hist[slot, b, log_bin(borrower_f[b, BF_CASH], lo, lo * 10.0**AMOUNT_DECADES, FAN_AMOUNT_BINS), r] += 1
+        cash_hist[slot, b, cash_bin(b, borrower_p, borrower_f), r] += 1
     for a in range(market.shape[0]):
         price_hist[slot, a, ltv_bin_of_log(log_price_now(t, a, market, asset_i) - asset_p[a, AP_LOGP0]), r] += 1
 
 
-@kernel
+@inline
 def log_debt(loan_f: np.ndarray, l: int) -> float:
     """The log of a loan's debt, refreshed only when the debt changed."""
     d = debt(loan_f, l)
@@ -441,6 +474,7 @@ def quiet_days(
     dt = settings[ST_DT]
     block_days = int(settings[ST_BLOCK_DAYS])
     access = int(settings[ST_ACCESS_ASSET])
+    accrues = accruing(loan_p, loan_s)
     for day in range(t, stop):
         advance_market(day, market, asset_p, chol, history, block_days, cursor, rng[0], rng[1], sign, access)
         tripped = False
@@ -455,14 +489,15 @@ def quiet_days(
             return -day
         for a in range(market.shape[0]):
             market[a, MS_PENDING] = -1.0
-        accrue_day(dt, loan_p, loan_i, loan_f, loan_s, borrower_f)
+        if accrues:
+            accrue_day(dt, loan_p, loan_i, loan_f, loan_s, borrower_f)
         r = calendar[day, CA_RECORD]
         if r >= 0:
             record_day(day, r, slot, asset_p, asset_i, loan_i, pool, borrower_p, market, pledged, loan_f, loan_s, borrower_f, ltv_hist, cash_hist, price_hist)
     return stop
 
 
-@kernel
+@inline
 def single_quiet_ok(t: int, settings: np.ndarray, asset_i: np.ndarray, history: np.ndarray, loan_i: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray) -> bool:
     """Whether `quiet_days_single` may run the stretch from day t: one listed asset under GBM, and
     every loan repaid, closed, unsecured, owing nothing, or gated on the asset."""
@@ -544,15 +579,17 @@ def quiet_days_single(
     market[0, MS_JUMPED] = jumped
     end = -result if result < 0 else stop
     dt = settings[ST_DT]
+    accrues = accruing(loan_p, loan_s)
     for day in range(t, end):
-        accrue_day(dt, loan_p, loan_i, loan_f, loan_s, borrower_f)
+        if accrues:
+            accrue_day(dt, loan_p, loan_i, loan_f, loan_s, borrower_f)
         r = calendar[day, CA_RECORD]
         if r >= 0:
             record_single(r, slot, rec_log[r], asset_p, loan_i, borrower_p, loan_f, loan_s, borrower_f, ltv_hist, cash_hist, price_hist)
     return result
 
 
-@kernel
+@inline
 def record_single(
     r: int, slot: int, log_price: float, asset_p: np.ndarray, loan_i: np.ndarray, borrower_p: np.ndarray,
     loan_f: np.ndarray, loan_s: np.ndarray, borrower_f: np.ndarray, ltv_hist: np.ndarray, cash_hist: np.ndarray,
@@ -568,8 +605,7 @@ def record_single(
             k = ltv_bin_of_log(log_debt(loan_f, l) - loan_f[l, LF_LOG_POOL] - log_price)
         ltv_hist[slot, l, k, r] += 1
     for b in range(borrower_p.shape[0]):
-        lo = borrower_p[b, BP_MONEY_LO]
-        cash_hist[slot, b, log_bin(borrower_f[b, BF_CASH], lo, lo * 10.0**AMOUNT_DECADES, FAN_AMOUNT_BINS), r] += 1
+        cash_hist[slot, b, cash_bin(b, borrower_p, borrower_f), r] += 1
     price_hist[slot, 0, ltv_bin_of_log(log_price - asset_p[0, AP_LOGP0]), r] += 1
 
 
@@ -578,7 +614,7 @@ def record_single(
 # ---------------------------------------------------------------------------------------------
 
 
-@kernel
+@inline
 def close_day(market: np.ndarray, asset_p: np.ndarray, asset_i: np.ndarray, holding: np.ndarray, lender_sold: np.ndarray) -> None:
     """End of a busy day: of the day's price impact, the persistent share stays in the price (its
     floor for good, the rest decaying from tomorrow); the day's sale counters reset."""
@@ -597,7 +633,7 @@ def close_day(market: np.ndarray, asset_p: np.ndarray, asset_i: np.ndarray, hold
                 lender_sold[n, a] = 0.0
 
 
-@kernel
+@inline
 def equity_of(b: int, loan_i: np.ndarray, market: np.ndarray, holding: np.ndarray, loan_f: np.ndarray, borrower_f: np.ndarray) -> float:
     """Borrower b's equity: cash - claims + holdings at their prices - debt."""
     value = borrower_f[b, BF_CASH] - borrower_f[b, BF_CLAIMS]
@@ -610,7 +646,7 @@ def equity_of(b: int, loan_i: np.ndarray, market: np.ndarray, holding: np.ndarra
     return value
 
 
-@kernel
+@inline
 def check_ledger(loan_i: np.ndarray, market: np.ndarray, holding: np.ndarray, loan_f: np.ndarray, borrower_f: np.ndarray) -> None:
     """Each borrower's balance sheet against its day-0 equity plus its profit and loss; the
     largest residual is kept (NaN counts as infinite)."""
@@ -624,19 +660,19 @@ def check_ledger(loan_i: np.ndarray, market: np.ndarray, holding: np.ndarray, lo
             borrower_f[b, BF_LEDGER_MAX] = residual if residual == residual else math.inf
 
 
-@kernel
+@inline
 def full_day(
-    resolve, t: int, stepped: bool, quiet: bool, sign: float, refinance_u: np.ndarray, settings: np.ndarray, calendar: np.ndarray,
-    asset_p: np.ndarray, asset_i: np.ndarray, chol: np.ndarray, history: np.ndarray, shocks: np.ndarray,
-    loan_p: np.ndarray, loan_i: np.ndarray, pool: np.ndarray, borrower_p: np.ndarray, borrower_i: np.ndarray,
-    flows: np.ndarray, sale_order: np.ndarray, market: np.ndarray, holding: np.ndarray, pledged: np.ndarray,
-    lender_sold: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray, borrower_f: np.ndarray, borrower_s: np.ndarray,
-    flow_left: np.ndarray, rng: np.ndarray, cursor: np.ndarray, sold: np.ndarray, log: np.ndarray, log_n: np.ndarray,
+    resolve, t: int, stepped: bool, quiet: bool, sign: float, refinance_u: np.ndarray, params: tuple, state: tuple,
+    sold: np.ndarray, log: np.ndarray, log_n: np.ndarray,
 ) -> tuple:
     """Day t: the market move (unless a quiet stretch made it already), shocks, marks and
     listings, accrual, and where anything but prices can happen the full machinery: obligations,
     covenants, responses and sales. Returns (quiet, refreshed): whether the path is quiet after the
-    day, and whether its gates were set anew from today's state."""
+    day, and whether its gates were set anew from today's state. (`params` and `state` are tuples
+    of arrays, so that numba can inline the day into the path loop: it cannot inline a call of
+    more than 30 arguments.)"""
+    settings, calendar, asset_p, asset_i, chol, history, shocks, loan_p, loan_i, pool, borrower_p, borrower_i, flows, sale_order = params
+    market, holding, pledged, lender_sold, loan_f, loan_s, borrower_f, borrower_s, flow_left, rng, cursor = state
     block_days = int(settings[ST_BLOCK_DAYS])
     access = int(settings[ST_ACCESS_ASSET])
     if not stepped:
@@ -659,6 +695,7 @@ def full_day(
                 event = valuation_event(t, asset_i[a, AI_MARK_EVERY], asset_p[a, AP_MARK_PROB], rng[2])
             if event or market[a, MS_JUMPED] != 0.0 or market[a, MS_SHOCKED] != 0.0:
                 price = math.exp(market[a, MS_LOGV])
+                market[a, MS_LOG_MARK] = market[a, MS_LOGV]
                 revalue(a, price, market, holding, borrower_f)
                 market[a, MS_OPEN] = price
                 log_event(log, log_n, t, c.E_MARK, NONE, a, price, NONE)
@@ -697,7 +734,7 @@ def full_day(
 # ---------------------------------------------------------------------------------------------
 
 
-@kernel
+@inline
 def start_path(
     path: int, seed: int, settings: np.ndarray, asset_p: np.ndarray, loan_p: np.ndarray, loan_i: np.ndarray,
     pool: np.ndarray, borrower_p: np.ndarray, hold0: np.ndarray, shocks: np.ndarray, market: np.ndarray,
@@ -734,6 +771,7 @@ def start_path(
         cursor[1] += 1
     for a in range(n_assets):
         market[a, MS_PRICE] = math.exp(market[a, MS_LOGV])
+        market[a, MS_LOG_MARK] = market[a, MS_LOGV]
         market[a, MS_OPEN] = market[a, MS_PRICE]
         market[a, MS_PEAK] = market[a, MS_LOGV]
     for b in range(holding.shape[0]):
@@ -744,6 +782,7 @@ def start_path(
         borrower_f[b, :] = 0.0
         borrower_s[b, :] = 0
         borrower_f[b, BF_CASH] = borrower_p[b, BP_CASH0]
+        borrower_f[b, BF_CASH_SEEN] = math.nan
         borrower_s[b, BS_DEFAULT_DAY] = horizon + 1
     lender_sold[:, :] = 0.0
     for l in range(loan_f.shape[0]):
@@ -765,7 +804,7 @@ def start_path(
     return sign
 
 
-@kernel
+@inline
 def value_at_horizon(
     horizon: int, asset_p: np.ndarray, asset_i: np.ndarray, loan_p: np.ndarray, loan_i: np.ndarray, market: np.ndarray,
     holding: np.ndarray, pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray, borrower_f: np.ndarray,
@@ -947,6 +986,8 @@ def simulate_block(
     shortcuts = settings[ST_SHORTCUTS] != 0.0
     antithetic = settings[ST_ANTITHETIC] != 0.0
     block_sold = sold[block]
+    params = (settings, calendar, asset_p, asset_i, chol, history, shocks, loan_p, loan_i, pool, borrower_p, borrower_i, flows, sale_order)
+    state = (market, holding, pledged, lender_sold, loan_f, loan_s, borrower_f, borrower_s, flow_left, rng, cursor)
     for path in range(start, stop):
         if control[0] != 0:
             return
@@ -963,13 +1004,14 @@ def simulate_block(
         t = DAY0 + 1
         while t <= horizon:
             stepped = False
+            span = GATE_DAYS if accruing(loan_p, loan_s) else horizon + 1  # without accrual the gates stand
             if quiet and shortcuts:
-                if t >= gate_day + GATE_DAYS:  # the gates allow for GATE_DAYS of accrual: renew them
+                if t >= gate_day + span:  # the gates allow for GATE_DAYS of accrual: renew them
                     gate_day = t - 1
                     quiet = refresh_gates(gate_day, dt, asset_i, loan_p, loan_i, pool, market, pledged, loan_f, loan_s, flow_left)
             if quiet and shortcuts:
                 due = next_due_day(t, horizon, calendar, loan_s)
-                stop_day = min(due, gate_day + GATE_DAYS)
+                stop_day = min(due, gate_day + span)
                 if stop_day > t:
                     if single_quiet_ok(t, settings, asset_i, history, loan_i, loan_f, loan_s):
                         reached = quiet_days_single(
@@ -990,11 +1032,7 @@ def simulate_block(
                         t = reached
                         if t < due:  # only the gates ran out: the next turn renews them
                             continue
-            quiet, refreshed = full_day(
-                resolve, t, stepped, quiet, sign, refinance_u, settings, calendar, asset_p, asset_i, chol, history, shocks,
-                loan_p, loan_i, pool, borrower_p, borrower_i, flows, sale_order, market, holding, pledged, lender_sold,
-                loan_f, loan_s, borrower_f, borrower_s, flow_left, rng, cursor, block_sold, log, log_n,
-            )
+            quiet, refreshed = full_day(resolve, t, stepped, quiet, sign, refinance_u, params, state, block_sold, log, log_n)
             if refreshed:
                 gate_day = t
             r = calendar[t, CA_RECORD]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from margincall._jit import kernel
+from margincall._jit import inline, kernel
 
 MAX_IMPACT = 0.99
 LAW_SQRT = 0
@@ -23,7 +23,7 @@ LAW_EXPONENTIAL = 2
 LAW_CODES = {"sqrt": LAW_SQRT, "power": LAW_POWER, "exponential": LAW_EXPONENTIAL}
 
 
-@kernel
+@inline
 def impact_fraction(law: int, y: float, sigma_daily: float, exponent: float, sold_units: float, volume: float) -> float:
     """Relative price fall after selling `sold_units` within a day (cumulative) against a daily
     volume of `volume` units."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from margincall._jit import kernel
+from margincall._jit import inline
 from margincall.market.columns import (
     AP_DRIFT_DT,
     AP_JUMP_LOG_MEAN,
@@ -26,7 +26,7 @@ from margincall.market.columns import (
 from margincall.market.rng import normal, poisson_small, uniform
 
 
-@kernel
+@inline
 def add_jumps(market: np.ndarray, asset_p: np.ndarray, jump_rng: np.ndarray) -> None:
     """Add today's compound Poisson log jumps to every asset's fair log value; market[a, MS_JUMPED]
     says whether asset a jumped."""
@@ -40,7 +40,7 @@ def add_jumps(market: np.ndarray, asset_p: np.ndarray, jump_rng: np.ndarray) -> 
                     market[a, MS_LOGV] += asset_p[a, AP_JUMP_LOG_MEAN] + asset_p[a, AP_JUMP_LOG_STDEV] * normal(jump_rng)
 
 
-@kernel
+@inline
 def replay_returns(
     market: np.ndarray, history: np.ndarray, block_days: int, day: int, diffusion_rng: np.ndarray, cursor: np.ndarray, sign: float
 ) -> None:
@@ -59,7 +59,7 @@ def replay_returns(
         market[a, MS_LOGV] += sign * history[row, a]
 
 
-@kernel
+@inline
 def step_market(
     day: int,
     market: np.ndarray,
@@ -93,7 +93,7 @@ def step_market(
     add_jumps(market, asset_p, jump_rng)
 
 
-@kernel
+@inline
 def valuation_event(day: int, every_days: int, event_prob_per_day: float, event_rng: np.ndarray) -> bool:
     """Whether a private asset's fair value is observed today from its scheduled or random events.
 
