@@ -209,16 +209,18 @@ class ComparisonRowPublic(BaseModel):
     scope: str
     subject: str
     metric: str
+    path: list[str] = Field(description="The figure's path in the result, e.g. [loans, acme-loan, p_default].")
     a: float | None
     b: float | None
     difference: float | None
     combined_se: float | None
-    significant: bool | None
+    significant: bool | None = Field(description="|difference| > sigmas x combined_se (null where a run lacks an SE).")
 
 
 class Comparison(BaseModel):
     a: int
     b: int
+    sigmas: float
     same_scenario: bool
     rows: list[ComparisonRowPublic]
 

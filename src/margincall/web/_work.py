@@ -95,8 +95,8 @@ def execute(spec: JobSpec, progress: Progress) -> dict[str, Any]:
     if spec.kind == "run":
         from margincall.analysis.simulate import simulate
 
-        return simulate(scenario, paths=paths, seed=seed, threads=threads, antithetic=bool(o.get("antithetic")),
-                        progress=lambda done, total: progress(done, total)).to_dict()
+        return _finite(simulate(scenario, paths=paths, seed=seed, threads=threads, antithetic=bool(o.get("antithetic")),
+                                progress=lambda done, total: progress(done, total)).to_dict())
     if spec.kind == "stress":
         return _stress(scenario, spec, progress)
     if spec.kind == "sweep":
@@ -114,7 +114,7 @@ def execute(spec: JobSpec, progress: Progress) -> dict[str, Any]:
             return result
 
         rows = sweep(scenario, o["sets"], paths=paths, seed=seed, runner=runner)
-        return {"scenario": scenario.name, "paths": paths, "seed": seed, "rows": [row.to_dict() for row in rows]}
+        return _finite({"scenario": scenario.name, "paths": paths, "seed": seed, "rows": [row.to_dict() for row in rows]})
     if spec.kind == "sensitivities":
         from margincall.analysis.sensitivities import sensitivities
 
