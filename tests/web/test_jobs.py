@@ -95,7 +95,7 @@ KINDS = [
     {"kind": "reverse", "scenario": {"yaml": SCENARIO_TEXT}, "paths": 300, "assets": ["acme"], "target": "call"},
     {"kind": "size", "scenario": {"yaml": SCENARIO_TEXT}, "paths": 300, "loan": "acme-loan", "bound": "p_margin_call<=0.2",
      "tolerance": 5.0},
-    {"kind": "sensitivities", "scenario": {"yaml": SCENARIO_TEXT}, "paths": 400, "batches": 2, "only": ["volatility"]},
+    {"kind": "sensitivities", "scenario": {"yaml": SCENARIO_TEXT}, "paths": 400, "block_paths": 100, "only": ["volatility"]},
     {"kind": "sweep", "scenario": {"yaml": SCENARIO_TEXT}, "paths": 300, "sets": ["loans.acme-loan.principal=40,55"]},
 ]
 

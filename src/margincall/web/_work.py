@@ -56,14 +56,14 @@ def planned_paths(kind: str, scenario: Scenario, options: dict[str, Any], paths:
 
         return paths * len(sweep_grid(scenario, options["sets"]))
     if kind == "sensitivities":
-        from margincall.analysis.sensitivities import bumps
+        from margincall.analysis.sensitivities import BLOCK_PATHS, bumps
 
-        batches = options.get("batches", 8)
-        if paths < batches:
-            raise MarginCallError(f"paths ({paths}) must be at least batches ({batches}): one path per batch")
+        block = int(options.get("block_paths") or BLOCK_PATHS)
+        if paths < 2 * block:
+            raise MarginCallError(f"paths ({paths}) must be at least two blocks of block_paths ({block}) for a standard error")
         bump_list, _ = bumps(scenario, kinds=options.get("only"))
         variants = 1 + sum((b.up is not None) + (b.down is not None) for b in bump_list)
-        return (paths // batches) * batches * variants
+        return paths * variants
     if kind == "reverse":
         from margincall.analysis.search import parse_direction, parse_target
 
@@ -118,10 +118,11 @@ def execute(spec: JobSpec, progress: Progress) -> dict[str, Any]:
     if spec.kind == "sensitivities":
         from margincall.analysis.sensitivities import sensitivities
 
-        batches = int(o.get("batches", 8))
-        per = paths // batches
-        report = sensitivities(scenario, paths=paths, seed=seed, batches=batches, kinds=o.get("only"), threads=threads,
-                               progress=lambda done, total: progress(done * per, total * per))
+        from margincall.analysis.sensitivities import BLOCK_PATHS
+
+        report = sensitivities(scenario, paths=paths, seed=seed, kinds=o.get("only"), threads=threads,
+                               block_paths=int(o.get("block_paths") or BLOCK_PATHS),
+                               progress=lambda done, total: progress(done * paths, total * paths))
         return _finite(report.to_dict())
     if spec.kind == "reverse":
         return _reverse(scenario, spec, progress)
