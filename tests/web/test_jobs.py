@@ -95,7 +95,7 @@ KINDS = [
     {"kind": "reverse", "scenario": {"yaml": SCENARIO_TEXT}, "paths": 300, "assets": ["acme"], "target": "call"},
     {"kind": "size", "scenario": {"yaml": SCENARIO_TEXT}, "paths": 300, "loan": "acme-loan", "bound": "p_margin_call<=0.2",
      "tolerance": 5.0},
-    {"kind": "sensitivities", "scenario": {"yaml": SCENARIO_TEXT}, "paths": 400, "batches": 2, "only": ["volatility"]},
+    {"kind": "sensitivities", "scenario": {"yaml": SCENARIO_TEXT}, "paths": 400, "block_paths": 100, "only": ["volatility"]},
     {"kind": "sweep", "scenario": {"yaml": SCENARIO_TEXT}, "paths": 300, "sets": ["loans.acme-loan.principal=40,55"]},
 ]
 
@@ -156,3 +156,21 @@ def test_scenarios_upload_validate_list_get(service):
     historical = SCENARIO_TEXT + "market: {model: historical, prices: /etc/passwd}\n"
     refused = client.post("/scenarios", json={"yaml": historical}, headers=h)
     assert refused.status_code == 422 and "historical" in refused.text
+
+
+ODD_KEYS = (  # found by the fuzzer: nested keys that pydantic reports under a union's tags only
+    '\'\':\n- - null\n- 2894\n"0\\U000C96FC\\U0005D0B0\\U000B0151\\U000CD546\\x14":\n- 332546\n- -18285\n- -5.307254512246972e+179\n'
+    '"\\xB3":\n- -381905922421\n- -3.4742949687668154e-73\n"\\xE9\\xB9\\U000143E5S\\x9B":\n- false\n- {}\n'
+    '"\\uC841\\uE01F\\xC2v\\U000EE7C8\\x86\\xE1\\xC9\\xACA\\x06\\U000D5D61\\xB2\\x11\\xAFA[\\uD149\\xD3[d\\x96\\U000D70DA\\U000E9CF4\\xB9\\x9D": {}\n'
+    '"\\U0004C994\\xA5wx\\x86\\xC5":\n  "=}o\\xFA}\\xFFT":\n    \'no\': -3.1036678310676036e-68\n'
+    '    "\\x95\\0\\x10\\x92\\xD8\\xE4\\0\\xCE\\xAD\\x1E\\xD5": []\n"\\U000D1C75}\\x9C\\xE1r\\e":\n  A: "\\U000ED390/"\n'
+    '  "_\\xA6Vf;\\xA8\\xC1\\U000A815CP8q": true\n'
+)
+
+
+def test_odd_keys_are_a_validation_report_not_a_server_error(service):
+    client, tokens, _db = service
+    h = {**tokens.header(), "Content-Type": "application/yaml"}
+    report = client.post("/scenarios/validate", content=ODD_KEYS.encode(), headers=h)
+    assert report.status_code == 200 and report.json()["valid"] is False
+    assert client.post("/scenarios", content=ODD_KEYS.encode(), headers=h).status_code == 422

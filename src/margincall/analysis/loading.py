@@ -166,6 +166,9 @@ def _unknown_field_message(loc: tuple) -> str:
 
     from pydantic import BaseModel
 
+    if not loc:  # every part of the path was a union's tag: nothing to name
+        return "unknown field; check its spelling against `margincall schema`"
+
     model: type[BaseModel] | None = Scenario
     for part in loc[:-1]:
         if model is None:

@@ -66,8 +66,8 @@ def monitor(
         for note in data["notes"]:
             console.print(f"note: {note}", highlight=False, markup=False)
         for alert in data["alerts"]:
-            err_console.print(f"[bold red]ALERT[/] {alert['loan']}: {alert['rule']} (value {alert['value']:.4g}) at {alert['raised_at']}",
-                              highlight=False)
+            err_console.print(f"ALERT {alert['loan']}: {alert['rule']} (value {alert['value']:.4g}) at {alert['raised_at']}",
+                              highlight=False, markup=False)
         out.mkdir(parents=True, exist_ok=True)
         path = out / "monitor.json"
         path.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")

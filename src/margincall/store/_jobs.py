@@ -20,6 +20,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session, sessionmaker
 
 from margincall.store._errors import StoreError
+from margincall.store._figures import headline_figures
 from margincall.store._schema import Job, JobStatus, Run, RunStatus, Token
 from margincall.store._store_util import now, scenario_hash
 
@@ -191,8 +192,9 @@ class Jobs:
             session.execute(update(Job).where(Job.id == job_id).values(run_id=run_id))
 
     def finish(self, job_id: int, result: Mapping[str, Any] | None, *, run_result: Mapping[str, Any] | None = None) -> bool:
-        """Mark a running job complete with its result (a run job: `run_result` goes to its
-        run-store record, in the same transaction); False if it was no longer running."""
+        """Mark a running job complete with its result (a job recorded in the run store:
+        `run_result` goes to its run, with its headline figures, in the same transaction); False if
+        it was no longer running."""
         with self._session.begin() as session:
             return self.finish_in(session, job_id, result, run_result=run_result)
 
@@ -204,8 +206,11 @@ class Jobs:
         if moved and run_result is not None:
             run_id = session.execute(select(Job.run_id).where(Job.id == job_id)).scalar_one_or_none()
             if run_id is not None:
+                source = run_result.get("base_result", run_result)  # a stress job: the base run's figures
+                headline = [f.to_dict() for f in headline_figures(source if isinstance(source, Mapping) else run_result)]
                 session.execute(update(Run).where(Run.id == run_id, Run.status == RunStatus.RUNNING.value)
-                                .values(status=RunStatus.COMPLETE.value, finished_at=now(), result=dict(run_result), error=None))
+                                .values(status=RunStatus.COMPLETE.value, finished_at=now(), result=dict(run_result),
+                                        headline=headline, error=None))
         return moved
 
     def fail(self, job_id: int, message: str) -> bool:

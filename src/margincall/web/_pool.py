@@ -133,7 +133,10 @@ class _Worker:
         if self.process.is_alive():
             self.process.kill()
             self.process.join(2.0)
-        self.conn.close()
+        try:
+            self.conn.close()
+        except OSError:  # closed by the slot thread that was reading it
+            pass
 
 
 class ProcessPool(AbstractPool):

@@ -9,16 +9,13 @@ import json
 from markupsafe import Markup, escape
 
 from margincall.analysis.loading import parse_scenario
-from margincall.report import ReportSection, render_report
 from margincall.store import JobRecord, RunStore, result_from_dict
 from margincall.web._summaries import SummaryTable, summarise
 
 
 def job_result(store: RunStore, job: JobRecord) -> dict | None:
     """The job's JSON result (a run job's comes from its run-store record)."""
-    if job.kind == "run":
-        if job.run_id is None:
-            return None
+    if job.run_id is not None:
         return store.get_run(job.run_id).result
     return job.result
 
@@ -34,6 +31,8 @@ def tables_html(tables: list[SummaryTable]) -> Markup:
 
 
 def report_html(store: RunStore, job: JobRecord) -> str:
+    from margincall.report import ReportSection, render_report  # plotly and the templates: loaded when a report is asked for
+
     result = job_result(store, job) or {}
     scenario = parse_scenario(job.scenario_text, default_name=job.scenario_name)
     if job.kind == "run":

@@ -18,6 +18,7 @@ from margincall.web._work import JobSpec
 
 log = logging.getLogger("margincall.web")
 PROGRESS_EVERY_S = 0.5  # the store's progress is written at most this often per job
+RECORDED = ("run", "stress", "reverse", "size", "sensitivities", "sweep")  # kinds kept in the run store too
 
 
 def _stamp() -> str:
@@ -121,8 +122,12 @@ class JobRunner:
 
     def _run(self, slot: int, job: JobRecord) -> None:
         run_id = None
-        if job.kind == "run":
-            run_id = self.store.start_run(job.scenario_name, job.scenario_text, job.seed, job.paths, __version__)
+        if job.kind in RECORDED:  # recorded in the run store like the command line's runs
+            source = str(job.options.get("scenario_source", ""))
+            run_id = self.store.start_run(job.scenario_name, job.scenario_text, job.seed, job.paths, __version__,
+                                          command=job.kind, label=f"job {job.id}",
+                                          scenario_path=source if source.startswith("built-in:") else None,
+                                          options=job.options)
             self.store.jobs.attach_run(job.id, run_id)
         spec = JobSpec(job_id=job.id, kind=job.kind, scenario_name=job.scenario_name, scenario_text=job.scenario_text,
                        options=dict(job.options), paths=job.paths, seed=job.seed)
@@ -150,7 +155,7 @@ class JobRunner:
             result = outcome.result or {}
             if job.kind == "monitor":
                 self._record_monitor(job, result)
-            elif job.kind == "run":
+            elif run_id is not None:
                 jobs.finish(job.id, None, run_result=result)
             else:
                 jobs.finish(job.id, result)

@@ -148,8 +148,8 @@ class SensitivitiesCreate(_JobCreate):
     """`margincall sensitivities`: bumps of volatilities, correlations, drifts, haircuts and triggers."""
 
     kind: Literal["sensitivities"]
-    paths: int = Field(default=40_000, ge=2, description="Paths in all, split into batches.")
-    batches: int = Field(default=8, ge=2, le=64)
+    paths: int = Field(default=20_000, ge=2, description="Paths of each simulation (the base and every bump, common random numbers).")
+    block_paths: int | None = Field(default=None, ge=1, description="Paths per block for the standard errors (paired across bumps); default: the command's.")
     only: list[Literal["volatility", "correlation", "drift", "haircut", "trigger"]] | None = None
 
 
@@ -209,16 +209,18 @@ class ComparisonRowPublic(BaseModel):
     scope: str
     subject: str
     metric: str
+    path: list[str] = Field(description="The figure's path in the result, e.g. [loans, acme-loan, p_default].")
     a: float | None
     b: float | None
     difference: float | None
     combined_se: float | None
-    significant: bool | None
+    significant: bool | None = Field(description="|difference| > sigmas x combined_se (null where a run lacks an SE).")
 
 
 class Comparison(BaseModel):
     a: int
     b: int
+    sigmas: float
     same_scenario: bool
     rows: list[ComparisonRowPublic]
 

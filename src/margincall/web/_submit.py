@@ -24,6 +24,8 @@ def submit(state: ServiceState, client: TokenInfo, kind: str, source: ScenarioSo
     if options.get("antithetic") and paths % 2:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"antithetic paths come in pairs: give an even path count, not {paths}")
     resolved = resolve(source, state.store, client)
+    options = {**options, "scenario_source": (f"built-in:{source.builtin}" if source.builtin is not None
+                                              else f"uploaded:{source.id}" if source.id is not None else "inline")}
     try:
         total = planned_paths(kind, resolved.scenario, options, paths)
     except MarginCallError as exc:

@@ -56,14 +56,14 @@ def planned_paths(kind: str, scenario: Scenario, options: dict[str, Any], paths:
 
         return paths * len(sweep_grid(scenario, options["sets"]))
     if kind == "sensitivities":
-        from margincall.analysis.sensitivities import bumps
+        from margincall.analysis.sensitivities import BLOCK_PATHS, bumps
 
-        batches = options.get("batches", 8)
-        if paths < batches:
-            raise MarginCallError(f"paths ({paths}) must be at least batches ({batches}): one path per batch")
+        block = int(options.get("block_paths") or BLOCK_PATHS)
+        if paths < 2 * block:
+            raise MarginCallError(f"paths ({paths}) must be at least two blocks of block_paths ({block}) for a standard error")
         bump_list, _ = bumps(scenario, kinds=options.get("only"))
         variants = 1 + sum((b.up is not None) + (b.down is not None) for b in bump_list)
-        return (paths // batches) * batches * variants
+        return paths * variants
     if kind == "reverse":
         from margincall.analysis.search import parse_direction, parse_target
 
@@ -95,8 +95,8 @@ def execute(spec: JobSpec, progress: Progress) -> dict[str, Any]:
     if spec.kind == "run":
         from margincall.analysis.simulate import simulate
 
-        return simulate(scenario, paths=paths, seed=seed, threads=threads, antithetic=bool(o.get("antithetic")),
-                        progress=lambda done, total: progress(done, total)).to_dict()
+        return _finite(simulate(scenario, paths=paths, seed=seed, threads=threads, antithetic=bool(o.get("antithetic")),
+                                progress=lambda done, total: progress(done, total)).to_dict())
     if spec.kind == "stress":
         return _stress(scenario, spec, progress)
     if spec.kind == "sweep":
@@ -114,14 +114,15 @@ def execute(spec: JobSpec, progress: Progress) -> dict[str, Any]:
             return result
 
         rows = sweep(scenario, o["sets"], paths=paths, seed=seed, runner=runner)
-        return {"scenario": scenario.name, "paths": paths, "seed": seed, "rows": [row.to_dict() for row in rows]}
+        return _finite({"scenario": scenario.name, "paths": paths, "seed": seed, "rows": [row.to_dict() for row in rows]})
     if spec.kind == "sensitivities":
         from margincall.analysis.sensitivities import sensitivities
 
-        batches = int(o.get("batches", 8))
-        per = paths // batches
-        report = sensitivities(scenario, paths=paths, seed=seed, batches=batches, kinds=o.get("only"), threads=threads,
-                               progress=lambda done, total: progress(done * per, total * per))
+        from margincall.analysis.sensitivities import BLOCK_PATHS
+
+        report = sensitivities(scenario, paths=paths, seed=seed, kinds=o.get("only"), threads=threads,
+                               block_paths=int(o.get("block_paths") or BLOCK_PATHS),
+                               progress=lambda done, total: progress(done * paths, total * paths))
         return _finite(report.to_dict())
     if spec.kind == "reverse":
         return _reverse(scenario, spec, progress)

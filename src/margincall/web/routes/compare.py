@@ -1,4 +1,5 @@
-"""Compare two complete run jobs: each metric, B - A, and whether it exceeds the combined SE."""
+"""Compare two complete jobs: every figure with a standard error, B - A, and whether the difference
+is beyond `sigmas` combined standard errors."""
 
 from __future__ import annotations
 
@@ -15,18 +16,21 @@ from margincall.web._schemas import Comparison, ComparisonRowPublic
 router = APIRouter(tags=["compare"])
 
 
-@router.get("/compare", response_model=Comparison, summary="Two complete run jobs side by side (difference = b - a)",
+@router.get("/compare", response_model=Comparison, summary="Two complete jobs side by side (difference = b - a)",
             responses={404: {"description": "A job that does not exist or is another token's private job"},
-                       409: {"description": "A job that is not a complete run"}})
+                       409: {"description": "A job that is not complete, or a monitor job"}})
 def compare(store: StoreDep, client: ClientDep, a: Annotated[int, Query(ge=1, lt=2**31)],
-            b: Annotated[int, Query(ge=1, lt=2**31)]) -> Comparison:
+            b: Annotated[int, Query(ge=1, lt=2**31)],
+            sigmas: Annotated[float, Query(gt=0.0, le=100.0, description="Flag differences beyond this many combined SEs")] = 3.0
+            ) -> Comparison:
     results = []
     jobs = []
     for job_id in (a, b):
         job = visible_job(store, job_id, client)
-        if job.kind != "run" or job.status != "complete":
-            raise HTTPException(status.HTTP_409_CONFLICT, f"job {job_id} is a {job.status} {job.kind} job; compare takes two complete run jobs")
+        if job.run_id is None or job.status != "complete":
+            raise HTTPException(status.HTTP_409_CONFLICT, f"job {job_id} is a {job.status} {job.kind} job; compare takes two "
+                                "complete jobs that simulate (run, stress, sweep, ...)")
         results.append(job_result(store, job) or {})
         jobs.append(job)
-    rows = [ComparisonRowPublic(**row.__dict__) for row in compare_runs(results[0], results[1])]
-    return Comparison(a=a, b=b, same_scenario=jobs[0].scenario_hash == jobs[1].scenario_hash, rows=rows)
+    rows = [ComparisonRowPublic(**{**row.__dict__, "path": list(row.path)}) for row in compare_runs(results[0], results[1], sigmas=sigmas)]
+    return Comparison(a=a, b=b, sigmas=sigmas, same_scenario=jobs[0].scenario_hash == jobs[1].scenario_hash, rows=rows)
