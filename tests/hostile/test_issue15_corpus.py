@@ -424,6 +424,7 @@ def test_many_cash_flows_under_the_size_bound(tmp_path: Path) -> None:
 
 
 @SCHEMA
+@pytest.mark.slow
 @pytest.mark.parametrize("what", ["assets", "loans", "shocks", "cash_flows", "name"])
 def test_counts_beyond_their_bounds(tmp_path: Path, what: str) -> None:
     if what == "assets":
@@ -444,6 +445,21 @@ def test_counts_beyond_their_bounds(tmp_path: Path, what: str) -> None:
         text = sub("  acme-loan:\n", f"  {'l' * 201}:\n")
         where = "loans"
     assert_clean_error(cli("check", write(tmp_path, text)), where)
+
+
+@SCHEMA
+def test_shock_spread_past_the_horizon(tmp_path: Path) -> None:
+    """Only check is run: a shock spread over a billion days would be lowered day by day."""
+    text = sub("{day: 0, asset: co, change: -0.4}", "{day: 0, asset: co, change: -0.4, over_days: 1000000000}")
+    assert_clean_error(cli("check", write(tmp_path, text)), "shocks.0.over_days")
+
+
+def test_reverse_shock_spread_past_the_horizon(tmp_path: Path) -> None:
+    path = write(tmp_path, BASE)
+    assert_clean_error(cli("reverse", path, "--asset", "acme", "--target", "p_default>=0.5", "--over-days", "1000000000"),
+                       "--over-days", "MARGINCALL_MAX_HORIZON_DAYS")
+    assert_clean_error(cli("reverse", path, "--asset", "acme", "--target", "p_default>=0.5", "--over-days", "300", "--no-store"),
+                       "ends after the scenario's horizon (252 days)")
 
 
 @SCHEMA
@@ -547,8 +563,8 @@ def test_postgres_that_never_answers(tmp_path: Path, silent_postgres: str, monke
 @pytest.mark.slow
 @pytest.mark.parametrize("store", [False, True], ids=["no-store", "store"])
 def test_interrupt_mentions_recording_only_with_a_store(tmp_path: Path, store: bool) -> None:
-    path = write(tmp_path, sub("horizon_days: 252", "horizon_days: 2520", sub("term_days: 504", "term_days: 2520")))
-    child = _start_run(path, "--paths", "20000000", *([] if store else ["--no-store"]))
+    path = write(tmp_path, BASE)
+    child = _start_run(path, "--paths", "2000000", *([] if store else ["--no-store"]))  # batches of 20,480 paths
     try:
         time.sleep(2.0)
         child.send_signal(signal.SIGINT)
