@@ -35,7 +35,7 @@ COMMANDS = {
     "stress": ("stress", "{s}", "-n", "1024", "--stress", "S1"),
     "reverse": ("reverse", "{s}", "--asset", "acme", "--target", "p_default>=0.6", "-n", "1024", "--trace", "0", "--tolerance", "0.05"),
     "size": ("size", "{s}", "--loan", "acme-loan", "--max", "p_margin_call<=0.5", "-n", "1024", "--tolerance", "2"),
-    "sensitivities": ("sensitivities", "{s}", "-n", "512", "--batches", "2", "--only", "trigger"),
+    "sensitivities": ("sensitivities", "{s}", "-n", "512", "--only", "trigger"),
     "sweep": ("sweep", "{s}", "--set", "loans.acme-loan.principal=40,50", "-n", "1024"),
 }
 

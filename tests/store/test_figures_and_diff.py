@@ -31,14 +31,23 @@ def test_headline_of_a_run(engine_result: SimulationResult) -> None:
     figures = headline_figures(engine_result.to_dict())
     first = next(iter(engine_result.loans))
     loan = engine_result.loans[first]
+    borrower_id, borrower = next(iter(engine_result.borrowers.items()))
     assert figures == [
         Figure(("loans", first, "p_margin_call"), loan.p_margin_call, loan.p_margin_call_se),
         Figure(("loans", first, "p_default"), loan.p_default, loan.p_default_se),
-        Figure(("borrowers", "borrower", "p_default"), engine_result.borrower.p_default, engine_result.borrower.p_default_se),
-        Figure(("system", "p_any_default"), engine_result.system.p_any_default, engine_result.system.p_any_default_se),
-    ][: len(figures)]
-    assert len(figures) >= 3  # the one-borrower alias `borrower` is not counted twice
-    assert [f.label for f in figures] == [f"{first} P(call)", f"{first} P(default)", "borrower P(default)"]
+        Figure(("borrowers", borrower_id, "p_default"), borrower.p_default, borrower.p_default_se),
+    ]
+    assert [f.label for f in figures] == [f"{first} P(call)", f"{first} P(default)", f"{borrower_id} P(default)"]
+
+
+def test_shorthand_entity_is_listed_once() -> None:
+    """The one-borrower shorthand `borrower` repeats `borrowers.<id>`: its figures appear once."""
+    entity = {"p_default": 0.2, "p_default_se": 0.02, "by": {"a": 0.1}, "by_se": {"a": 0.01}}
+    result = {"borrowers": {"b": dict(entity)}, "borrower": dict(entity)}
+    assert [f.path for f in se_figures(result)] == [("borrowers", "b", "p_default"), ("borrowers", "b", "by", "a")]
+    assert [f.path for f in headline_figures(result)] == [("borrowers", "b", "p_default")]
+    other = {"borrowers": {"b": dict(entity)}, "borrower": {**entity, "p_default": 0.3}}  # not a repeat: both listed
+    assert len(se_figures(other)) == 4
 
 
 def test_headline_is_generic_over_new_result_fields() -> None:
@@ -54,7 +63,7 @@ def test_headline_is_generic_over_new_result_fields() -> None:
         "borrower": {"p_default": 0.3, "p_default_se": 0.03},  # a one-borrower result's alias of borrowers.b1: not repeated
         "system": {"p_default": 0.6, "p_default_se": 0.06},
     }
-    assert [f.path for f in headline_figures(result)] == [
+    assert [f.path for f in headline_figures(result)] == [  # `borrower` repeats borrowers.b1: listed once
         ("loans", "l1", "p_margin_call"), ("loans", "l1", "p_default"), ("borrowers", "b1", "p_default"),
         ("system", "p_default"),
     ]

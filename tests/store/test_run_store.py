@@ -31,6 +31,7 @@ from margincall.store import (
     alembic_config,
     compare_runs,
     head_revision,
+    se_figures,
     open_store,
     resolve_url,
     result_from_dict,
@@ -110,30 +111,31 @@ def test_compare_runs(store_url: str, scenario_text: str, engine_result: Simulat
         rows = store.compare(a, b)
         loose = store.compare(a, b, sigmas=0.5)
         same = compare_runs(store.get_run(a), store.get_run(a))
-    subjects = {(row.scope, row.subject) for row in rows}
-    assert subjects == (
-        {("loan", loan_id) for loan_id in engine_result.loans} | {("borrower", "borrower"), ("system", "system")}
-        | {("lender", lender_id) for lender_id in engine_result.lenders}
-    )
+    figures_a = {f.path: f for f in se_figures(engine_result.to_dict())}
+    figures_b = {f.path: f for f in se_figures(engine_result_other_seed.to_dict())}
+    assert [row.path for row in rows] == list(figures_a)  # every field with an SE, in the result's order
     for row in rows:
-        pair = (engine_result, engine_result_other_seed)
-        pick = {
-            "borrower": lambda r: r.borrowers[row.subject], "loan": lambda r: r.loans[row.subject],
-            "lender": lambda r: r.lenders[row.subject], "system": lambda r: r.system,
-        }[row.scope]
-        source_a, source_b = (pick(r) for r in pair)
-        assert row.a == pytest.approx(getattr(source_a, row.metric))
-        assert row.b == pytest.approx(getattr(source_b, row.metric))
-        assert row.difference == pytest.approx(row.b - row.a)
-        se = (getattr(source_a, row.metric + "_se") ** 2 + getattr(source_b, row.metric + "_se") ** 2) ** 0.5
-        assert row.combined_se == pytest.approx(se)
+        fa, fb = figures_a[row.path], figures_b[row.path]
+        assert (row.a, row.b) == (fa.value, fb.value)
+        if fa.value is None or fb.value is None or fa.se is None or fb.se is None:
+            assert row.significant is None or row.difference is None
+            continue
+        assert row.difference == pytest.approx(fb.value - fa.value)
+        assert row.combined_se == pytest.approx((fa.se**2 + fb.se**2) ** 0.5)
         assert row.significant == (abs(row.difference) > 3 * row.combined_se)  # 3 SE by default
         assert row.sigmas == 3.0
-    # every field with an SE sibling, and nothing else
-    for scope, metrics in SE_METRICS.items():
-        assert {row.metric for row in rows if row.scope == scope} == metrics, scope
-    assert [(r.path, r.significant) for r in loose] == [(r.path, abs(r.difference) > 0.5 * r.combined_se) for r in rows]
-    assert all(row.difference == 0.0 and row.significant is False for row in same)
+    loan = next(iter(engine_result.loans))
+    borrower = next(iter(engine_result.borrowers))
+    by_scope = {(r.scope, r.subject, r.metric) for r in rows}
+    assert {("loan", loan, m) for m in SE_METRICS["loan"]} <= by_scope
+    assert {("borrower", borrower, m) for m in SE_METRICS["borrower"]} <= by_scope
+    assert {("lender", lender, m) for lender in engine_result.lenders for m in SE_METRICS["lender"]} <= by_scope
+    assert {("system", "system", m) for m in SE_METRICS["system"]} <= by_scope
+    assert ("loan", loan, "p_default_by_cause.uncured_call") in by_scope  # a mapping with its _se mapping
+    assert not any(r.path[0] == "borrower" for r in rows)  # the one-borrower shorthand is compared once, as borrowers.<id>
+    assert [(r.path, r.significant) for r in loose] == [
+        (r.path, None if r.significant is None else abs(r.difference) > 0.5 * r.combined_se) for r in rows]
+    assert all(row.difference == 0.0 and row.significant is False for row in same if row.a is not None)
 
 
 def test_compare_significance_rule() -> None:

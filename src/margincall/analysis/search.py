@@ -460,6 +460,9 @@ def reverse_stress(
     weights = parse_direction(scenario, direction)
     if day > scenario.horizon:
         raise SearchError(f"day {day} is after the scenario's horizon ({scenario.horizon} days)")
+    if over_days < 1 or day + over_days - 1 > scenario.horizon:
+        raise SearchError(f"a shock from day {day} over {over_days} days ends after the scenario's horizon "
+                          f"({scenario.horizon} days); give --over-days of at most {max(scenario.horizon - day + 1, 1)}")
     a, b = float(shock_range[0]), float(shock_range[1])
     if a == b:
         raise SearchError(f"the shock range [{a}, {b}] is empty; give two different ends")

@@ -323,8 +323,10 @@ def reverse(
         typer.Option("--target", "-t", help="A bound to reach, e.g. 'p_default>=0.05' or 'borrower.p_cascade>=0.1'; or 'call' / 'default' (LOAN.call, LOAN.default): the deterministic first margin call or default."),
     ] = ...,  # type: ignore[assignment]
     loan: Annotated[Optional[str], typer.Option("--loan", help="Loan of the target when it names none; default: the first secured loan.")] = None,
-    day: Annotated[int, typer.Option("--day", min=0, help="Trading day of the shock (0: before the first covenant test).")] = 0,
-    over_days: Annotated[int, typer.Option("--over-days", min=1, help="Spread the shock evenly over this many days.")] = 1,
+    day: Annotated[int, typer.Option("--day", min=0, callback=bounded("horizon_days"),
+                                     help="Trading day of the shock (0: before the first covenant test).")] = 0,
+    over_days: Annotated[int, typer.Option("--over-days", min=1, callback=bounded("horizon_days"),
+                                           help="Spread the shock evenly over this many days.")] = 1,
     shock_range: Annotated[
         Optional[tuple[float, float]],
         typer.Option("--range", callback=finite, help="Shocks to search, two numbers, e.g. -1 0 (the default)."),

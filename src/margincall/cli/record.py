@@ -51,7 +51,7 @@ def recorded(command: str, loaded: LoadedScenario, *, seed: int, paths: int, sto
              label: str | None = None, options: Mapping[str, Any] | None = None,
              console: Console | None = None) -> Iterator[Recorder]:
     """Record `command` on the scenario `loaded` (its text, path and hash) in the store at `db`
-    (unless `store` is False). The lead's `explain` command records itself the same way."""
+    (unless `store` is False). `explain` records itself the same way."""
     if console is None:
         from margincall.cli.main import console as main_console
 

@@ -111,7 +111,7 @@ def show(
     HTML report (runs of `run`), --json prints the stored result."""
     from margincall.cli.main import USER_ERRORS, _fail, console
     from margincall.cli.render import print_result
-    from margincall.store import StoreError, open_store
+    from margincall.store import ResultFormatError, StoreError, open_store
 
     try:
         with open_store(db) as store:
@@ -133,7 +133,14 @@ def show(
                                  "`margincall runs --status complete` lists the runs that have one")
             return
         if record.command == "run":
-            result = record.result_object()
+            try:
+                result = record.result_object()
+            except ResultFormatError as exc:  # written by another margincall: its layout is not this one's
+                console.print(f"  its stored result is in another layout ({exc}); `margincall show {record.id} --json` prints it",
+                              highlight=False)
+                if report is not None:
+                    raise StoreError(f"run {record.id}'s result cannot be turned into a report by this margincall ({exc})") from None
+                return
             print_result(console, result)
             if report is not None:
                 from margincall.report import write_report
@@ -188,12 +195,19 @@ def compare(
                         f"flagged beyond {sigmas:g} combined SE")
     for column in ("", "metric", "A", "B", "B - A", "± SE (combined)", "|B - A| / SE", f"beyond {sigmas:g} SE"):
         table.add_column(column, justify="left" if column in ("", "metric") else "right")
+    # an event neither run saw, or a figure neither run has (p_loss_over_capital without a capital)
+    quiet = [r for r in rows if ((r.a, r.b) == (0.0, 0.0) and r.combined_se == 0.0) or (r.a is None and r.b is None)]
     for r in rows:
+        if r in quiet:
+            continue
         flag = "" if r.significant is None else ("YES" if r.significant else "no")
         z = r.z
-        table.add_row(".".join(r.path[:-1]), r.metric, _fmt(r, r.a), _fmt(r, r.b), _fmt(r, r.difference, difference=True),
+        table.add_row(".".join(r.path[:-1]), r.path[-1], _fmt(r, r.a), _fmt(r, r.b), _fmt(r, r.difference, difference=True),
                       _fmt(r, r.combined_se).lstrip("+"), "-" if z is None else ("inf" if math.isinf(z) else f"{z:.1f}"), flag)
     console.print(table)
+    if quiet:
+        console.print(f"{len(quiet)} figures are 0 (or absent) in both runs, with no noise, and are not shown: "
+                      + ", ".join(".".join(r.path) for r in quiet[:6]) + (", ..." if len(quiet) > 6 else ""), highlight=False)
     flagged = sum(1 for r in rows if r.significant)
     note = (f"{flagged} of {sum(1 for r in rows if r.significant is not None)} differences are beyond {sigmas:g} SE. "
             "SE = sqrt(se_A² + se_B²)")

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from margincall.analysis.results import SimulationResult
 from margincall.store._errors import StoreError
-from margincall.store._figures import Figure, se_figures
+from margincall.store._figures import Figure, is_probability, se_figures
 
 DEFAULT_SIGMAS = 3.0
 
@@ -34,7 +34,8 @@ class ComparisonRow:
 
     `path` is the field's path in the result (e.g. ("loans", "acme-loan", "p_default")); `scope`
     is its collection in the singular ("loan", "borrower", "lender", ...), `subject` the entity
-    (a loan id, or the scope itself for a single entity), `metric` the field.
+    (a loan id, or the scope itself for a single entity such as "system"), `metric` the rest of
+    the path ("p_default", or "p_default_by_cause.uncured_call").
     `significant` is |difference| > `sigmas` × `combined_se` (None where either run lacks an SE)."""
 
     scope: str
@@ -50,7 +51,8 @@ class ComparisonRow:
 
     @property
     def probability(self) -> bool:
-        return self.metric.startswith("p_")
+        """A probability (shown in percent, differences in percentage points)."""
+        return is_probability(self.path)
 
     @property
     def z(self) -> float | None:
@@ -73,12 +75,15 @@ def _as_dict(run: _HasResult | SimulationResult | Mapping[str, Any]) -> Mapping[
     return run.result
 
 
-def _scope_subject(path: tuple[str, ...]) -> tuple[str, str]:
-    if len(path) >= 3:
-        return path[-3].removesuffix("s"), path[-2]
-    if len(path) == 2:
-        return path[0], path[0]
-    return "", ""
+def _scope_subject(path: tuple[str, ...]) -> tuple[str, str, str]:
+    """(scope, subject, metric) of a figure's path: ("loans", "x", "p_default") is a loan's,
+    ("borrower", "p_default") the borrower's, ("loans", "x", "p_default_by_cause", "gap") a
+    loan's metric p_default_by_cause.gap."""
+    if len(path) >= 3 and path[0].endswith("s"):
+        return path[0][:-1], path[1], ".".join(path[2:])
+    if len(path) >= 2:
+        return path[0], path[0], ".".join(path[1:])
+    return "", "", ".".join(path)
 
 
 def compare_figures(a: list[Figure], b: list[Figure], *, sigmas: float = DEFAULT_SIGMAS) -> list[ComparisonRow]:
@@ -97,8 +102,8 @@ def compare_figures(a: list[Figure], b: list[Figure], *, sigmas: float = DEFAULT
         if fa is not None and fb is not None and fa.se is not None and fb.se is not None:
             combined = math.hypot(fa.se, fb.se)
             significant = diff is not None and abs(diff) > sigmas * combined
-        scope, subject = _scope_subject(path)
-        rows.append(ComparisonRow(scope, subject, path[-1], va, vb, diff, combined, significant, path, sigmas))
+        scope, subject, metric = _scope_subject(path)
+        rows.append(ComparisonRow(scope, subject, metric, va, vb, diff, combined, significant, path, sigmas))
     return rows
 
 

@@ -35,8 +35,9 @@ class Figure:
 
     @property
     def probability(self) -> bool:
-        """A probability (a fraction, shown in percent) rather than an amount of money."""
-        return self.metric.startswith("p_")
+        """A probability (a fraction, shown in percent) rather than an amount of money: the field,
+        or the mapping it is an entry of, is named p_... (p_default_by_cause.uncured_call)."""
+        return is_probability(self.path)
 
     @property
     def label(self) -> str:
@@ -52,6 +53,11 @@ class Figure:
         return cls(tuple(str(p) for p in data.get("path") or ()), number(data.get("value")), number(data.get("se")))
 
 
+def is_probability(path: tuple[str, ...]) -> bool:
+    """Whether the figure at `path` is a probability: its field or an enclosing mapping is p_..."""
+    return any(part.startswith("p_") for part in path[-2:])
+
+
 def number(x: object) -> float | None:
     """A finite float, or None for anything else (None, NaN, text, a bool)."""
     if isinstance(x, bool) or not isinstance(x, int | float):
@@ -61,13 +67,31 @@ def number(x: object) -> float | None:
 
 
 def se_figures(result: Mapping[str, Any]) -> list[Figure]:
-    """Every field with a standard-error sibling, depth first in the result's key order."""
+    """Every field with a standard-error sibling, depth first in the result's key order: a number
+    `X` with a number `X_se`, and each entry of a mapping `X` with the same entry of a mapping
+    `X_se` (`p_default_by_cause` with `p_default_by_cause_se`). A single entity that repeats an
+    entry of its plural collection (the one-borrower shorthand `borrower` beside `borrowers`) is
+    listed once, under the collection."""
     return list(_walk(result, ()))
 
 
 def _aliases(node: Mapping[str, Any]) -> set[str]:
-    """Keys that repeat another key's content: a one-borrower result's `borrower` beside `borrowers`."""
-    return {"borrower"} if "borrowers" in node and "borrower" in node else set()
+    """Keys of `node` whose value is also an entry of the collection named by the key plus "s"."""
+    out = set()
+    for key, value in node.items():
+        plural = node.get(f"{key}s")
+        if isinstance(value, Mapping) and isinstance(plural, Mapping) and any(entry == value for entry in plural.values()):
+            out.add(str(key))
+    return out
+
+
+def _paired(values: Mapping[str, Any], errors: Mapping[str, Any], path: tuple[str, ...]) -> Iterator[Figure]:
+    for key, value in values.items():
+        se = errors.get(key)
+        if isinstance(value, Mapping) and isinstance(se, Mapping):
+            yield from _paired(value, se, (*path, str(key)))
+        elif not isinstance(value, Mapping | list) and key in errors:
+            yield Figure((*path, str(key)), number(value), number(se))
 
 
 def _walk(node: Any, path: tuple[str, ...]) -> Iterator[Figure]:
@@ -75,15 +99,21 @@ def _walk(node: Any, path: tuple[str, ...]) -> Iterator[Figure]:
         skip = _aliases(node)
         for key, value in node.items():
             name = str(key)
-            if name in skip or value is None:  # None: a figure that does not apply (no capital, say)
+            if name in skip or name.endswith(SE_SUFFIX) or value is None:  # None: a figure that does not apply
                 continue
-            if not name.endswith(SE_SUFFIX) and f"{name}{SE_SUFFIX}" in node and not isinstance(value, Mapping | list):
-                yield Figure((*path, name), number(value), number(node[f"{name}{SE_SUFFIX}"]))
+            sibling = node.get(f"{name}{SE_SUFFIX}", _ABSENT)
+            if sibling is not _ABSENT and not isinstance(value, Mapping | list):
+                yield Figure((*path, name), number(value), number(sibling))
+            elif isinstance(value, Mapping) and isinstance(sibling, Mapping):
+                yield from _paired(value, sibling, (*path, name))
             elif isinstance(value, Mapping | list):
                 yield from _walk(value, (*path, name))
     elif isinstance(node, list):
         for i, value in enumerate(node):
             yield from _walk(value, (*path, str(i)))
+
+
+_ABSENT = object()
 
 
 def headline_figures(result: Mapping[str, Any], metrics: Sequence[str] = HEADLINE_METRICS, limit: int = 8) -> list[Figure]:
@@ -98,7 +128,7 @@ def headline_figures(result: Mapping[str, Any], metrics: Sequence[str] = HEADLIN
                 found.append(Figure((*path, metric), number(node[metric]), number(node[f"{metric}{SE_SUFFIX}"])))
         skip = _aliases(node)
         children = [(str(k), v) for k, v in node.items() if isinstance(v, Mapping) and str(k) not in skip]
-        collection = bool(children) and len(children) == len(node) and _alike([v for _, v in children])
+        collection = bool(children) and len(children) == len(node) - len(skip) and _alike([v for _, v in children])
         for key, child in children[:1] if collection else children:
             visit(child, (*path, key))
 
