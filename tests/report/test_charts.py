@@ -45,6 +45,8 @@ def test_loss_chart_from_a_distribution_marks_var_and_es():
     curve = fig["data"][0]
     assert fig["layout"]["xaxis"]["title"]["text"] == "loss (USD bn)"
     assert fig["layout"]["yaxis"]["type"] == "log"
+    assert fig["layout"]["yaxis"]["ticktext"][-3:] == ["1%", "10%", "100%"]  # decades, as percentages
+    assert all(t != "0.0%" for t in fig["layout"]["yaxis"]["ticktext"])
     # the exceedance curve is 1 - cdf on the amounts with a loss, in USD bn
     assert curve["x"][0] == pytest.approx(1e6 / 1e9, rel=1e-3)
     assert curve["y"][0] == pytest.approx(0.1 * math.exp(-1e6 / 2e8), rel=1e-3)

@@ -222,7 +222,10 @@ def loss_chart(loan_id: str, result: LoanResult, currency: str, paths: int) -> C
         fig.add_hline(y=level, line={"color": GREY, "dash": "dot", "width": 1})
     layout(fig, f"{loan_id}: lender's loss distribution — P(loss) {probability(result.p_loss, result.p_loss_se)}",
            x=money_axis_title("loss", currency, suffix), y="P(loss > amount), log scale", height=360, hovermode="closest")
-    fig.update_yaxes(type="log", tickformat=".1%", range=[math.log10(max(floor, min(ys, default=floor))), 0.0])
+    lowest = math.floor(math.log10(max(floor, min(ys, default=floor))))
+    decades = [10.0**k for k in range(lowest, 1)]
+    fig.update_yaxes(type="log", range=[lowest, 0.0], tickvals=decades,
+                     ticktext=[f"{100.0 * d:.{max(0, -2 - k)}f}%" for k, d in zip(range(lowest, 1), decades)])
     caption = (
         "The lender's loss on this loan (what liquidation, recovery and recourse did not repay, over the horizon) as "
         "the probability that it exceeds each amount, on a log scale so that the tail shows. The curve starts at "
