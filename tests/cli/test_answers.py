@@ -132,6 +132,9 @@ def test_sensitivities_and_debt_service(single, tmp_path):
     assert result.stdout.count("Sensitivities of") == 1
     assert (tmp_path / "sensitivities.html").stat().st_size < 2_000_000
     assert "unknown kind" in _error("sensitivities", single, "--only", "vega")
+    from margincall.analysis.sensitivities import DEFAULT_PATHS
+
+    assert f"default {DEFAULT_PATHS:,};" in re.sub(r"[│\s]+", " ", _ok("sensitivities", "--help").stdout)
     assert "not a metric" in _error("sensitivities", single, "--only", "volatility", "-n", "1024", "--metric", "acme-loan.p_call")
     debt = _ok("debt-service", single, "--paths", "5000", "--seed", "2", "--out", str(tmp_path / "debt"))
     assert "breakeven" in debt.stdout

@@ -505,7 +505,7 @@ def size(
 
 def sensitivities(
     scenario: ScenarioArg = None,
-    paths: Annotated[int, _paths_opt("default 8,192; the same paths for the base and every bumped variant")] = 8_192,
+    paths: Annotated[int, _paths_opt("default 6,144; the same paths for the base and every bumped variant")] = 6_144,
     seed: SeedOpt = 0,
     metric: Annotated[
         str, typer.Option("--metric", help="Rank the inputs by their effect on this metric, e.g. borrower.p_default or LOAN.expected_loss.")
