@@ -10,6 +10,7 @@ from scipy.stats import norm
 
 import margincall
 from margincall.analysis.sensitivities import (
+    DEFAULT_KINDS,
     DEFAULT_SIZES,
     bumps,
     debt_service,
@@ -94,10 +95,13 @@ def test_bumps_and_what_is_skipped():
     assert methods["correlation a/b"] == "backward"
     assert methods["correlation b/c"] == "forward"
     assert any("correlation a/b" in n and "positive semi-definite" in n for n in notes)
-    assert "cure_ltv c-loan" in methods and "liquidation_ltv ab" in methods
+    assert "margin_call_ltv c-loan" in methods and "liquidation_ltv ab" in methods
+    assert "cure_ltv c-loan" not in methods  # the cure level is bumped when asked for
     assert all(b.kind == "trigger" for b in found if "ltv" in b.name)
     sizes = {b.kind: b.size for b in found}
-    assert sizes == DEFAULT_SIZES
+    assert sizes == {k: DEFAULT_SIZES[k] for k in DEFAULT_KINDS}
+    cures, _ = bumps(scenario, kinds=["cure"])
+    assert [b.name for b in cures] == ["cure_ltv ab", "cure_ltv c-loan"] and {b.kind for b in cures} == {"cure"}
     vol_b = next(b for b in found if b.name == "volatility b")
     assert (vol_b.field, vol_b.value) == ("assets.b.volatility", 0.3)
     assert vol_b.up.assets["b"].volatility == pytest.approx(0.35) and vol_b.down.assets["b"].volatility == pytest.approx(0.25)
@@ -142,7 +146,7 @@ def test_a_volatility_bump_matches_the_closed_form():
     swings = [r.swing for r in report.ranked("l.p_margin_call")]
     assert swings == sorted(swings, reverse=True)
     data = report.to_dict()
-    assert data["simulations"] == report.simulations == 1 + 2 + 6  # the base, volatility and the three triggers both ways
+    assert data["simulations"] == report.simulations == 1 + 2 + 4  # the base, volatility, call and liquidation LTV both ways
     assert data["sensitivities"] and data["debt_service"] and data["block_paths"] == 256
     with pytest.raises(margincall.ScenarioError, match="not a metric"):
         report.ranked("l.p_call")

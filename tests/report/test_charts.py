@@ -1,5 +1,5 @@
-"""Charts built from hand-made results: the loss distribution (a field the result layout is to
-carry as loans.<id>.loss_distribution = {"loss": [...], "cdf": [...]})."""
+"""Charts built from hand-made results: the loss distribution (loans.<id>.loss_distribution =
+{"loss": [...], "cdf": [...]}), drawn as an exceedance curve with VaR and ES marked."""
 
 from __future__ import annotations
 
@@ -16,19 +16,18 @@ from margincall.report._charts import loss_chart, loss_distribution
 def _loan(**extra) -> LoanResult:
     """A secured loan's result with a loss on 10% of the paths: exponential with mean 2e8."""
     fields = dict(
-        lender="bank", secured=True, principal=1e9, p_margin_call=0.3, p_margin_call_se=0.005, p_default=0.12,
+        borrower="holdco", lender="bank", secured=True, principal=1e9, limit=1e9, p_margin_call=0.3, p_margin_call_se=0.005,
+        p_default=0.12,
         p_default_se=0.004, p_loss=0.10, p_loss_se=0.003, expected_loss=2e7, expected_loss_se=1e6,
         loss_var_95=2e8 * math.log(2.0), loss_es_95=2e8 * (math.log(2.0) + 1.0),
         loss_var_99=2e8 * math.log(10.0), loss_es_99=2e8 * (math.log(10.0) + 1.0),
+        p_default_by_cause={"uncured_call": 0.12}, p_default_by_cause_se={"uncured_call": 0.004},
+        loss_distribution={"loss": [], "cdf": []},
         first_call_day={"p5": 10.0, "p25": 50.0, "p50": 100.0, "p75": 150.0, "p95": 240.0}, ltv_quantiles=None,
         p_margin_call_by_day=[0.0, 0.3], p_default_by_day=[0.0, 0.12], events={}, expected_cure_paid=0.0,
-        breakeven_growth=0.01,
+        expected_recovered=0.0, expected_drawn=0.0, breakeven_growth=0.01,
     )
-    if not extra:
-        return LoanResult(**fields)
-    with_distribution = dataclasses.make_dataclass(
-        "LoanResultWithDistribution", [(k, type(v)) for k, v in extra.items()], bases=(LoanResult,), frozen=True)
-    return with_distribution(**fields, **extra)
+    return LoanResult(**{**fields, **extra})
 
 
 def _distribution() -> dict[str, list[float]]:
@@ -72,7 +71,7 @@ def test_loss_chart_reads_result_json_dicts_and_refuses_what_is_not_a_distributi
 
 
 def test_without_a_distribution_the_report_says_so():
-    chart = loss_chart("l", _loan(), "USD", paths=1000)
+    chart = loss_chart("l", _loan(), "USD", paths=1000)  # an empty distribution, as a result without one
     assert chart.figure is None and "no loss distribution" in chart.missing
     no_loss = dataclasses.replace(_loan(loss_distribution=_distribution()), p_loss=0.0)
     assert loss_chart("l", no_loss, "USD", paths=1000).figure is None

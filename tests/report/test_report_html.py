@@ -81,10 +81,12 @@ def test_a_chart_per_loan_and_for_the_borrower(two_loans: Run, two_html: str) ->
         assert f"{prefix}-probability" in ids
         assert (f"{prefix}-ltv" in ids) == loan.secured
         assert (f"{prefix}-first-call" in ids) == (loan.first_call_day["p50"] is not None)
-        # the engine's result carries no loss distribution yet: the report says so instead of a chart
-        assert f'id="{prefix}-loss-missing"' in two_html
-    assert {"fig-borrower-liquidity", "fig-borrower-cash", "fig-borrower-sales", "fig-borrower-called-together",
-            "fig-borrower-equity"} <= ids
+        # the loss distribution where a path lost something, else a note that none did
+        assert (f"{prefix}-loss" in ids) == (loan.p_loss > 0.0)
+        assert (f'id="{prefix}-loss-missing"' in two_html) == (loan.p_loss == 0.0)
+    assert {"fig-borrower-liquidity", "fig-borrower-cash", "fig-borrower-called-together", "fig-borrower-equity",
+            "fig-system-sales"} <= ids
+    assert {f"fig-system-price-{a}" for a in two_loans[0].assets} <= ids
     assert "Unsecured loan: it has no collateral and no LTV." in two_html
     assert "Unsecured loan: no margin call." in two_html  # the bond is never called
     assert "among paths with one" in two_html

@@ -1,9 +1,9 @@
 """Sensitivities of the headline metrics by common-random-number finite differences, and the
 debt-service breakeven of each loan with the probability that the collateral beats it.
 
-`sensitivities` bumps each volatility, correlation and drift, each haircut and the LTV triggers
-of each secured loan, down and up by a size of the usual order of uncertainty of that input
-(`DEFAULT_SIZES`), simulates each bumped scenario once with the same seed as the base (so every
+`sensitivities` bumps each volatility, correlation and drift, each haircut and the call and
+liquidation LTVs of each secured loan (the cure level too when asked: kind `cure`), down and up
+by a size of the usual order of uncertainty of that input (`DEFAULT_SIZES`), simulates each bumped scenario once with the same seed as the base (so every
 path sees the same market draws and a difference is the bump's effect, not noise), and reports
 the change of each headline metric on each side. The standard error of a change comes from the
 paths themselves: the run's sums are kept per block of `block_paths` paths, the same blocks in
@@ -43,12 +43,15 @@ from margincall.model.scenario import Scenario
 
 HEADLINE_LOAN = ("p_margin_call", "p_default", "expected_loss")
 HEADLINE_BORROWER = ("p_default", "p_cascade", "expected_liquidity_used")
-KINDS = ("volatility", "correlation", "drift", "haircut", "trigger")
+KINDS = ("volatility", "correlation", "drift", "haircut", "trigger", "cure")
+# bumped unless --only says otherwise: the cure level moves the cash spent on cures more than
+# whether a loan defaults, so it is asked for by name (`cure`)
+DEFAULT_KINDS = ("volatility", "correlation", "drift", "haircut", "trigger")
 # bump sizes, absolute: 5 volatility points, 0.1 of correlation, 5% a year of drift, 5 points of
-# haircut, 2.5 points of LTV trigger
-DEFAULT_SIZES = {"volatility": 0.05, "correlation": 0.1, "drift": 0.05, "haircut": 0.05, "trigger": 0.025}
-TRIGGERS = ("margin_call_ltv", "cure_ltv", "liquidation_ltv")
-DEFAULT_PATHS = 6_144  # 24 blocks of 256: about 8 s for the built-in scenario on 2 idle cores
+# haircut, 2.5 points of an LTV level
+DEFAULT_SIZES = {"volatility": 0.05, "correlation": 0.1, "drift": 0.05, "haircut": 0.05, "trigger": 0.025, "cure": 0.025}
+TRIGGERS = {"trigger": ("margin_call_ltv", "liquidation_ltv"), "cure": ("cure_ltv",)}
+DEFAULT_PATHS = 4_096  # 16 blocks of 256
 DEFAULT_METRIC = "borrower.p_default"
 BLOCK_PATHS = 256  # paths per block: the pairing unit of the standard errors
 
@@ -181,7 +184,7 @@ def bumps(
     sizes: dict[str, float] | None = None,
 ) -> tuple[list[Bump], list[str]]:
     """The bumps of each kind (default: all) and notes on those skipped or one-sided."""
-    kinds = list(kinds or KINDS)
+    kinds = list(kinds or DEFAULT_KINDS)
     unknown = [k for k in kinds if k not in KINDS]
     if unknown:
         raise ScenarioError("--only", [(k, f"unknown kind of bump; kinds: {', '.join(KINDS)}") for k in unknown])
@@ -238,15 +241,17 @@ def bumps(
                 up = {path: {**cuts, a: cut + h}} if cut + h < 1.0 else None
                 down = {path: {**cuts, a: cut - h}} if cut - h >= 0.0 else None
                 add(f"haircut {loan_id}/{a}", "haircut", f"{path}.{a}", cut, up, down)
-    if "trigger" in kinds:
-        h = size["trigger"]
+    for kind in ("trigger", "cure"):
+        if kind not in kinds:
+            continue
+        h = size[kind]
         for loan_id, loan in scenario.loans.items():
             if not loan.secured:
                 continue
-            for name in TRIGGERS:
+            for name in TRIGGERS[kind]:
                 level = getattr(loan, name)
                 path = f"loans.{loan_id}.{name}"
-                add(f"{name} {loan_id}", "trigger", path, level, {path: level + h}, {path: level - h} if level - h > 0 else None,
+                add(f"{name} {loan_id}", kind, path, level, {path: level + h}, {path: level - h} if level - h > 0 else None,
                     "; the order cure < call < liquidation would break")
     return out, notes
 
@@ -517,6 +522,7 @@ def _breakeven(value: float, interest: float, years: float) -> float | None:
 
 
 __all__ = [
+    "DEFAULT_KINDS",
     "DEFAULT_METRIC",
     "DEFAULT_PATHS",
     "DEFAULT_SIZES",

@@ -505,13 +505,15 @@ def size(
 
 def sensitivities(
     scenario: ScenarioArg = None,
-    paths: Annotated[int, _paths_opt("default 6,144; the same paths for the base and every bumped variant")] = 6_144,
+    paths: Annotated[int, _paths_opt("default 4,096; the same paths for the base and every bumped variant")] = 4_096,
     seed: SeedOpt = 0,
     metric: Annotated[
         str, typer.Option("--metric", help="Rank the inputs by their effect on this metric, e.g. borrower.p_default or LOAN.expected_loss.")
     ] = "borrower.p_default",
     only: Annotated[
-        Optional[list[str]], typer.Option("--only", help="Kinds of bump: volatility, correlation, drift, haircut, trigger (repeat); default: all.")
+        Optional[list[str]],
+        typer.Option("--only", help="Kinds of bump: volatility, correlation, drift, haircut, trigger (call and liquidation LTV), "
+                     "cure (cure LTV); repeat; default: all but cure."),
     ] = None,
     out: Annotated[Optional[Path], _out_opt("sensitivities.json and sensitivities.html (tornado charts and the table)")] = None,
     threads: ThreadsOpt = None,

@@ -15,7 +15,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from margincall.analysis.results import BorrowerResult, LoanResult
+from margincall.analysis.results import BorrowerResult, LoanResult, SystemResult
 from margincall.model.scenario import Borrower, Loan
 from margincall.report._format import (
     binomial_se,
@@ -47,7 +47,7 @@ QUANTILES = ("p5", "p25", "p50", "p75", "p95")
 
 
 def _fan(fig: go.Figure, x: Sequence[Any], q: Mapping[str, Sequence[float | None]], name: str, hover: str,
-         scale: float = 1.0, digits: int = 4) -> None:
+         scale: float = 1.0, digits: int = 3) -> None:
     """p5-p95 and p25-p75 bands and the median line; the median's hover shows all five quantiles."""
     line = {"width": 0}
     data = {k: rounded([None if v is None else v / scale for v in q[k]], digits) for k in QUANTILES}
@@ -193,8 +193,8 @@ def loss_chart(loan_id: str, result: LoanResult, currency: str, paths: int) -> C
     div = f"{loan_id}-loss"
     dist = loss_distribution(result)
     if dist is None:
-        return Chart(div, None, "", "This result carries no loss distribution for the loan (an engine that predates it): "
-                                    "the table above gives its P(loss), expected loss, VaR and expected shortfall.")
+        return Chart(div, None, "", "This result carries no loss distribution for the loan (a result written by an earlier "
+                                    "version): the table above gives its P(loss), expected loss, VaR and expected shortfall.")
     if not result.p_loss > 0.0:
         return Chart(div, None, "", "No path had a loss on this loan: its loss distribution is a point at 0.")
     marks = [v for v in (result.loss_var_95, result.loss_es_95, result.loss_var_99, result.loss_es_99) if is_number(v)]
@@ -285,13 +285,13 @@ def cash_fan(result: BorrowerResult, currency: str, axis: TimeAxis) -> Chart:
     return Chart("borrower-cash", fig, caption)
 
 
-def sales_chart(result: BorrowerResult, currency: str, axis: TimeAxis) -> Chart:
-    """Expected value sold in each recording interval, by asset (borrower and lender sales), and in total."""
+def sales_chart(result: SystemResult, currency: str, axis: TimeAxis) -> Chart:
+    """Expected value sold in each recording interval, by asset (borrowers' and lenders' sales), and in total."""
     by_day = result.sold_value_by_day
     days = by_day["day"]
     assets = [a for a in by_day if a != "day"]
     if not days or all(not any(by_day[a]) for a in assets):
-        return Chart("borrower-sales", None, "", "Nothing was sold on any path.")
+        return Chart("system-sales", None, "", "Nothing was sold on any path.")
     running, cumulative = 0.0, []
     for values in zip(*(by_day[a] for a in assets), strict=True):
         running += math.fsum(values)
@@ -314,15 +314,38 @@ def sales_chart(result: BorrowerResult, currency: str, axis: TimeAxis) -> Chart:
                               "tickformat": ".3~r", "title": money_axis_title("cumulative", currency, suffix)})
     caption = (
         "The value of holdings sold, averaged over all paths, in each interval between recorded dates (bars, stacked by "
-        "asset) and cumulated (line, right axis). Sales are the borrower's (to cure calls and meet payments) and the "
-        f"lenders' (liquidating collateral after a default). Their expected cost: price impact "
-        f"{money(result.expected_impact_cost, currency)}, block discounts {money(result.expected_discount_cost, currency)}."
+        "asset) and cumulated (line, right axis). Sales are the borrowers' (to cure calls and meet payments) and the "
+        "lenders' (liquidating collateral after a default); every holder of an asset sees the price they move. The "
+        "expected price-impact and block-discount costs are in each borrower's table."
     )
-    return Chart("borrower-sales", fig, caption)
+    return Chart("system-sales", fig, caption)
+
+
+def price_fan(asset_id: str, q: Mapping[str, Sequence[float | None]], axis: TimeAxis) -> Chart:
+    """An asset's price over its day-0 value across paths: quantiles by recorded day."""
+    div = f"system-price-{asset_id}"
+    if not q.get("day") or all(v is None for v in q.get("p50", [])):
+        return Chart(div, None, "", f"No price path of {asset_id} was recorded.")
+    days, series = _thinned(q["day"], {k: q[k] for k in QUANTILES})
+    fig = go.Figure()
+    hover = ("median %{y:.1%}<br>25–75%: %{customdata[1]:.1%} – %{customdata[2]:.1%}"
+             "<br>5–95%: %{customdata[0]:.1%} – %{customdata[3]:.1%}<extra></extra>")
+    _fan(fig, axis.x(days), series, "price", hover)
+    fig.add_hline(y=1.0, line={"color": GREY, "dash": "dot", "width": 1})
+    layout(fig, f"{asset_id}: price as a share of its day-0 price (quantiles across paths)", y="price / day-0 price")
+    axis.style(fig)
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    caption = (
+        f"The price of {asset_id} relative to day 0 across the paths (for a private asset: its mark, the value lenders "
+        "see), after shocks and the price impact of forced sales: the median line, the middle half of the paths (dark "
+        "band) and 90% of them (light band). The dotted line is the day-0 price; a band reaching far below it shows how "
+        "deep a fall the loans secured on it must survive."
+    )
+    return Chart(div, fig, caption)
 
 
 def called_together_heatmap(result: BorrowerResult, paths: int, secured: Sequence[str]) -> Chart:
-    """The co-call matrix of the secured loans: P(called) on the diagonal, P(both called) off it."""
+    """The co-call matrix of a borrower's secured loans: P(called) on the diagonal, P(both called) off it."""
     ids = [loan_id for loan_id in result.called_together if loan_id in secured]
     if len(ids) < 2:
         return Chart("borrower-called-together", None, "", "Fewer than two secured loans: no pair can be called together.")

@@ -32,10 +32,11 @@ from margincall.report._format import (
     rounded,
 )
 from margincall.report._inputs import Table
-from margincall.report._theme import CALL, DEFAULT, PALETTE, Chart, TimeAxis, layout, thin
+from margincall.report._theme import CALL, DEFAULT, PALETTE, RUN_COLORS, Chart, TimeAxis, layout, thin
 from margincall.report._write import ReportSection, write_report
 
 BASE_CASE = "base case (no stress)"
+COMPARE_POINTS = 50  # points of each run's curve over time: one page holds the curves of every run and loan
 COMMON = ("Every run uses the same seed and paths: each path sees the same market draws in every run (common random "
           "numbers), so the difference between two runs is the stress's effect, not noise.")
 
@@ -49,6 +50,18 @@ def _label(run: StressRun, name: str) -> str:
     return "base" if name == "base" else (run.applied[name].stress.id or name)
 
 
+def _who(result: SimulationResult, borrower_id: str) -> str:
+    return "borrower" if len(result.borrowers) == 1 else f"borrower {borrower_id}"
+
+
+def _borrower_getter(borrower_id: str, metric: str) -> Callable[[SimulationResult], tuple[float, float]]:
+    def get(r: SimulationResult) -> tuple[float, float]:
+        b = r.borrowers[borrower_id]
+        return float(getattr(b, metric)), float(getattr(b, f"{metric}_se"))
+
+    return get
+
+
 def stress_table(run: StressRun) -> Table:
     """One row per run and loan, and per run for the borrower: the figures of `margincall stress`."""
     cur = run.base.currency
@@ -59,9 +72,9 @@ def stress_table(run: StressRun) -> Table:
             rows.append([label, loan_id, probability(r.p_margin_call, r.p_margin_call_se) if r.secured else "unsecured",
                          probability(r.p_default, r.p_default_se), probability(r.p_loss, r.p_loss_se),
                          money_se(r.expected_loss, r.expected_loss_se, cur), money(r.loss_var_99, cur), "—", "—"])
-        b = result.borrower
-        rows.append([label, "borrower", "—", probability(b.p_default, b.p_default_se), "—", "—", "—",
-                     money(b.liquidity_at_risk_95, cur), probability(b.p_cascade, b.p_cascade_se)])
+        for borrower_id, b in result.borrowers.items():
+            rows.append([label, _who(result, borrower_id), "—", probability(b.p_default, b.p_default_se), "—", "—", "—",
+                         money(b.liquidity_at_risk_95, cur), probability(b.p_cascade, b.p_cascade_se)])
     return Table(
         title=f"Base and stresses: {run.base.paths:,} paths each, seed {run.base.seed}",
         header=["run", "loan / borrower", "P(margin call)", "P(default)", "P(loss)", "expected loss", "loss VaR 99%",
@@ -104,10 +117,10 @@ def _ltv_medians(run: StressRun, loan_id: str, scenario: Scenario, axis: TimeAxi
         q = result.loans[loan_id].ltv_quantiles
         if q is None:
             continue
-        keep = thin(len(q["day"]))
+        keep = thin(len(q["day"]), COMPARE_POINTS)
         fig.add_trace(go.Scatter(
             x=axis.x([q["day"][i] for i in keep]), y=rounded([q["p50"][i] for i in keep]), mode="lines",
-            name=_label(run, name), line={"color": PALETTE[k % len(PALETTE)], "width": 2.5 if name == "base" else 1.5},
+            name=_label(run, name), line={"color": RUN_COLORS[k % len(RUN_COLORS)], "width": 2.5 if name == "base" else 1.5},
             hovertemplate=f"{_label(run, name)}: median LTV %{{y:.1%}}<extra></extra>",
         ))
     loan = scenario.loans[loan_id]
@@ -130,12 +143,12 @@ def _default_curves(run: StressRun, loan_id: str, axis: TimeAxis) -> Chart:
     fig = go.Figure()
     for k, (name, result) in enumerate(_runs(run).items()):
         curve = result.loans[loan_id].p_default_by_day
-        keep = thin(len(curve), 100)
+        keep = thin(len(curve), COMPARE_POINTS)
         p = [curve[i] for i in keep]
         se = [((v * (1.0 - v)) / result.paths) ** 0.5 for v in p]
         every = max(len(keep) // 8, 1)
         bars = [s if (j % every == every - 1 or j == len(keep) - 1) else None for j, s in enumerate(rounded(se, 2))]
-        color = PALETTE[k % len(PALETTE)]
+        color = RUN_COLORS[k % len(RUN_COLORS)]
         fig.add_trace(go.Scatter(
             x=axis.x(keep), y=rounded(p), mode="lines", name=_label(run, name),
             line={"color": color, "width": 2.5 if name == "base" else 1.5},
@@ -177,20 +190,22 @@ def stress_section(run: StressRun, scenario: Scenario) -> ReportSection:
             run, "P(margin call) by run and loan", [(loan_id, _getter(loan_id, "p_margin_call")) for loan_id in secured],
             div_id="fig-stress-p-call",
             caption="For each run (the base, then each stress), the probability that each secured loan is called within the horizon."))
+    borrower_ids = list(run.base.borrowers)
     charts.append(_bars(
         run, "P(default) by run: each loan and the borrower",
         [*((loan_id, _getter(loan_id, "p_default")) for loan_id in loans),
-         ("borrower", lambda r: (r.borrower.p_default, r.borrower.p_default_se))],
+         *((_who(run.base, b), _borrower_getter(b, "p_default")) for b in borrower_ids)],
         div_id="fig-stress-p-default",
         caption="For each run, the probability that each loan, and the borrower, defaults within the horizon."))
     charts.append(_bars(
         run, "Expected loss by run and loan", [(loan_id, _getter(loan_id, "expected_loss")) for loan_id in loans],
         money_unit=cur, div_id="fig-stress-expected-loss",
         caption="For each run, each lender's expected loss on its loan (the average over all paths, zero where there is no loss)."))
+    several = len(borrower_ids) > 1
     charts.append(_bars(
         run, "Borrower by run: forced sales and cascades",
-        [("P(forced sale)", lambda r: (r.borrower.p_forced_sale, r.borrower.p_forced_sale_se)),
-         ("P(cascade: 2+ loans called)", lambda r: (r.borrower.p_cascade, r.borrower.p_cascade_se))],
+        [*((f"P(forced sale){f' {b}' if several else ''}", _borrower_getter(b, "p_forced_sale")) for b in borrower_ids),
+         *((f"P(cascade: 2+ loans called){f' {b}' if several else ''}", _borrower_getter(b, "p_cascade")) for b in borrower_ids)],
         div_id="fig-stress-borrower",
         caption="For each run, the probability that the borrower is forced to sell holdings, and that two or more of its loans "
                 "are called on one path (a cascade)."))

@@ -102,15 +102,14 @@ def render_report(
         _loan_view(index, loan_id, loan_result, scenario, result, axis, case)
         for index, (loan_id, loan_result) in enumerate(result.loans.items())
     ]
-    borrower = result.borrower
-    secured = [loan_id for loan_id, r in result.loans.items() if r.secured]
-    borrower_charts = [
-        charts.liquidity_chart(borrower, next(iter(scenario.book().borrowers.values())), cur),
-        charts.cash_fan(borrower, cur, axis),
-        charts.sales_chart(borrower, cur, axis),
-        charts.called_together_heatmap(borrower, result.paths, secured),
-        charts.equity_chart(borrower, cur),
+    book = scenario.book()
+    borrowers = [
+        _borrower_view(index, borrower_id, r, scenario, result, axis, case)
+        for index, (borrower_id, r) in enumerate(result.borrowers.items())
     ]
+    system = result.system
+    system_charts = [charts.sales_chart(system, cur, axis)]
+    system_charts += [charts.price_fan(asset_id, q, axis) for asset_id, q in system.price_quantiles.items()]
     context = {
         **page_context(f"margincall report — {result.scenario}", _facts(result, scenario, written_at, case), cur),
         "result": result,
@@ -118,12 +117,13 @@ def render_report(
         "words": describe(scenario),
         "headline": replace(_headline(result), title=f"Headline — {case}") if case else _headline(result),
         "loans": loans,
-        "borrower_summary": _borrower_table(borrower, result.paths, cur),
-        "borrower_charts": [_labelled(replace(c, div_id=f"fig-{c.div_id}"), case) for c in borrower_charts],
+        "borrowers": borrowers,
+        "lenders": _lender_table(result, book, cur),
+        "system_charts": [_labelled(replace(c, div_id=f"fig-{c.div_id}"), case) for c in system_charts],
         "sold_by_asset": Table(
-            title="Value sold by asset (expected per path)",
+            title="Value sold by asset (expected per path: the borrowers' sales and the lenders' liquidations)",
             header=["asset", f"sold ({cur})"],
-            rows=[[a, money(v, cur)] for a, v in borrower.sold_value_by_asset.items()],
+            rows=[[a, money(v, cur)] for a, v in system.sold_value_by_asset.items()],
         ),
         "inputs": input_tables(scenario),
         "scenario_text": scenario_text,
@@ -208,8 +208,9 @@ def _headline(result: SimulationResult) -> Table:
          money_se(r.expected_loss, r.expected_loss_se, cur), money(r.loss_var_99, cur), money(r.loss_es_99, cur)]
         for loan_id, r in result.loans.items()
     ]
-    b = result.borrower
-    rows.append(["borrower", "—", "—", "—", probability(b.p_default, b.p_default_se), "—", "—", "—", "—"])
+    for borrower_id, b in result.borrowers.items():
+        label = "borrower" if len(result.borrowers) == 1 else f"borrower {borrower_id}"
+        rows.append([label, "—", "—", "—", probability(b.p_default, b.p_default_se), "—", "—", "—", "—"])
     return Table(
         title="Headline",
         header=["", "lender", "principal", "P(margin call)", "P(default)", "P(loss)", "expected loss",
@@ -247,10 +248,12 @@ def _loan_view(index: int, loan_id: str, r: LoanResult, scenario: Scenario, resu
         levels = (loan.cure_ltv, loan.margin_call_ltv, loan.liquidation_ltv)
         rows.insert(4, ["cure / call / liquidation LTV", " / ".join(percent(level, 1) for level in levels)])
     summary = Table(title=f"{loan_id}", header=["measure", "value"], rows=rows)
+    causes = [[f"default, first cause: {name.replace('_', ' ')}", probability(p, r.p_default_by_cause_se.get(name))]
+              for name, p in r.p_default_by_cause.items() if p > 0.0]
     events = Table(
         title="Events: share of paths on which each happens at least once",
         header=["event", "P ± SE"],
-        rows=[[name.replace("_", " "), probability(p, binomial_se(p, paths))] for name, p in r.events.items()],
+        rows=[[name.replace("_", " "), probability(p, binomial_se(p, paths))] for name, p in r.events.items()] + causes,
     )
     slug = f"loan{index + 1}-{_slug(loan_id)}"
     found = []
@@ -263,6 +266,51 @@ def _loan_view(index: int, loan_id: str, r: LoanResult, scenario: Scenario, resu
     ]
     views = [_labelled(replace(c, div_id=f"fig-{slug}-{c.div_id.removeprefix(loan_id + '-')}"), case) for c in found]
     return _LoanView(loan_id=loan_id, summary=summary, events=events, charts=views)
+
+
+@dataclass(frozen=True)
+class _BorrowerView:
+    borrower_id: str
+    title: str
+    summary: Table
+    charts: list[Chart] = field(default_factory=list)
+
+
+def _borrower_view(index: int, borrower_id: str, r: BorrowerResult, scenario: Scenario, result: SimulationResult,
+                   axis: TimeAxis, case: str | None) -> _BorrowerView:
+    cur = result.currency
+    book = scenario.book()
+    own_secured = [loan_id for loan_id, loan in result.loans.items() if loan.secured and loan.borrower == borrower_id]
+    found = [
+        charts.liquidity_chart(r, book.borrowers[borrower_id], cur),
+        charts.cash_fan(r, cur, axis),
+        charts.called_together_heatmap(r, result.paths, own_secured),
+        charts.equity_chart(r, cur),
+    ]
+    slug = "borrower" if len(result.borrowers) == 1 else f"borrower{index + 1}-{_slug(borrower_id)}"
+    views = [_labelled(replace(c, div_id=f"fig-{slug}-{c.div_id.removeprefix('borrower-')}"), case) for c in found]
+    title = "Borrower" if len(result.borrowers) == 1 else f"Borrower {r.name or borrower_id}"
+    return _BorrowerView(borrower_id=borrower_id, title=title, summary=_borrower_table(r, result.paths, cur), charts=views)
+
+
+def _lender_table(result: SimulationResult, book: Any, cur: str) -> Table:
+    rows = []
+    for lender_id, r in result.lenders.items():
+        over = ""
+        if r.p_loss_over_capital:
+            over = "; ".join(f"> {percent(float(k), 0)}: {probability(v, (r.p_loss_over_capital_se or {}).get(k))}"
+                             for k, v in r.p_loss_over_capital.items())
+        rows.append([r.name or lender_id, ", ".join(r.loans), probability(r.p_loss, r.p_loss_se),
+                     money_se(r.expected_loss, r.expected_loss_se, cur), money(r.loss_var_99, cur), money(r.loss_es_99, cur),
+                     money(r.capital, cur) if r.capital is not None else "not given", over or "—"])
+    return Table(
+        title="Lenders: the loss on all their loans together",
+        header=["lender", "loans", "P(loss)", "expected loss", "loss VaR 99%", "loss ES 99%", "capital",
+                "P(loss over a share of capital)"],
+        rows=rows,
+        note="A lender's loss is the sum of its loans' losses on the same path; probabilities ± one standard error.",
+        css_id="lenders",
+    )
 
 
 def _borrower_table(b: BorrowerResult, paths: int, cur: str) -> Table:
@@ -285,7 +333,7 @@ def _borrower_table(b: BorrowerResult, paths: int, cur: str) -> Table:
          if b.breakeven_growth is not None else "—"],
         ["largest accounting residual (a check; ≈ 0)", money(b.max_ledger_residual, cur)],
     ]
-    return Table(title="Borrower", header=["measure", "value"], rows=rows,
+    return Table(title=b.name or "Borrower", header=["measure", "value"], rows=rows,
                  note=f"Each probability ± one standard error over {paths:,} paths.")
 
 
