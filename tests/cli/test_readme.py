@@ -45,7 +45,7 @@ def _commands() -> list[list[str]]:
     found = []
     for block in _blocks("bash"):
         for line in block.splitlines():
-            for part in line.split("&&"):
+            for part in re.split(r"&&|;", line.split(" #", 1)[0]):
                 argv = shlex.split(part, comments=True)
                 if argv and argv[0] == "margincall":
                     found.append(argv)
@@ -241,7 +241,56 @@ def _check_compare(out: subprocess.CompletedProcess, argv: list[str], workdir: P
     assert "openai-margin-loan" in out.stdout and "p_margin_call" in out.stdout
 
 
+def _check_token(out: subprocess.CompletedProcess, argv: list[str], workdir: Path) -> None:
+    assert re.search(r"[A-Za-z0-9_-]{24,}", out.stdout), "the token is printed"
+    again = _cli(argv, workdir, os.environ.copy())  # a second time: the name is taken, and it says so
+    assert again.returncode == 2 and "taken" in again.stderr and "Traceback" not in again.stderr
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _serve(argv: list[str], workdir: Path) -> None:
+    """Start the service as the README does (on a free local port), open its dashboard, stop it."""
+    import urllib.error
+    import urllib.request
+
+    port = _free_port()
+    command = [EXE or sys.executable, *([] if EXE else ["-m", "margincall.cli.main"]), *argv[1:], "--host", "127.0.0.1",
+               "--port", str(port)]
+    server = subprocess.Popen(command, cwd=workdir, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True)
+    try:
+        status = None
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ui/", timeout=5) as response:
+                    status = response.status
+                break
+            except urllib.error.HTTPError as exc:
+                status = exc.code
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert server.poll() is None, f"the service stopped: {server.stdout.read() if server.stdout else ''}"
+        assert status == 200, f"GET /ui/ answered {status}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=20)
+
+
 CHECKS: dict[str, Callable[[subprocess.CompletedProcess, list[str], Path], None]] = {
+    "token": _check_token,
     "run": _check_run, "check": _check_check, "schema": _check_schema, "stress": _check_stress,
     "reverse": _check_reverse, "size": _check_size, "sensitivities": _check_sensitivities,
     "debt-service": _check_debt_service, "sweep": _check_sweep, "calibrate": _check_calibrate, "runs": _check_runs,
@@ -258,12 +307,15 @@ def _example_id(argv: list[str]) -> str:
     [pytest.param(a, marks=[pytest.mark.slow] if a[1] in SLOW else [], id=_example_id(a)) for a in COMMANDS],
 )
 def test_readme_command(argv: list[str], workdir: Path, request: pytest.FixtureRequest) -> None:
-    assert argv[1] in CHECKS, f"README example `{' '.join(argv)}` has no check here: add one"
+    assert argv[1] in CHECKS or argv[1] == "serve", f"README example `{' '.join(argv)}` has no check here: add one"
     env = os.environ.copy()
     if argv[1] == "calibrate":
         _prices_csv(workdir)
     if argv[1] in ("runs", "show", "compare"):
         shutil.copyfile(request.getfixturevalue("two_runs"), workdir / "runs.db")
+    if argv[1] == "serve":  # a service: started, asked for its dashboard, stopped
+        _serve(argv, workdir)
+        return
     small = _small(argv)
     started = time.perf_counter()
     out = _cli(small, workdir, env)
