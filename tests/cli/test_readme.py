@@ -244,7 +244,7 @@ def _check_compare(out: subprocess.CompletedProcess, argv: list[str], workdir: P
 def _check_token(out: subprocess.CompletedProcess, argv: list[str], workdir: Path) -> None:
     assert re.search(r"[A-Za-z0-9_-]{24,}", out.stdout), "the token is printed"
     again = _cli(argv, workdir, os.environ.copy())  # a second time: the name is taken, and it says so
-    assert again.returncode == 2 and "taken" in again.stderr and "Traceback" not in again.stderr
+    assert again.returncode == 2 and "exists already" in again.stderr and "Traceback" not in again.stderr
 
 
 def _free_port() -> int:
