@@ -215,7 +215,7 @@ def _check_sweep(out: subprocess.CompletedProcess, argv: list[str], workdir: Pat
         values = spec.split("=", 1)[1]
         points *= int(values.split(":")[2]) if ":" in values else len(values.split(","))
     assert f"{points} points" in out.stdout
-    rows = [line for line in out.stdout.splitlines() if re.match(r"│\s+[\d.]", line)]
+    rows = [line for line in out.stdout.splitlines() if re.match(r"│\s*[^\s│]", line)]  # a point's first line
     assert len(rows) == points
 
 

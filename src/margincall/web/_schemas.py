@@ -150,7 +150,7 @@ class SensitivitiesCreate(_JobCreate):
     kind: Literal["sensitivities"]
     paths: int = Field(default=20_000, ge=2, description="Paths of each simulation (the base and every bump, common random numbers).")
     block_paths: int | None = Field(default=None, ge=1, description="Paths per block for the standard errors (paired across bumps); default: the command's.")
-    only: list[Literal["volatility", "correlation", "drift", "haircut", "trigger"]] | None = None
+    only: list[Literal["volatility", "correlation", "drift", "haircut", "trigger", "cure"]] | None = None
 
 
 class SweepCreate(_JobCreate):
