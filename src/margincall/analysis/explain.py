@@ -24,7 +24,15 @@ from margincall.analysis.metrics import money
 from margincall.analysis.results import CAUSE_NAMES, LOAN_FLAG_NAMES
 from margincall.analysis.simulate import TracedEvent, prepare, run_statistics, trace
 from margincall.engine import codes as c
-from margincall.engine.outputs import PB_CAUSE, PB_DEFAULT_DAY, PB_FLAGS, PL_CAUSE, PL_DEFAULT_DAY, PL_FLAGS, PL_LOSS
+from margincall.engine.outputs import (
+    PB_CAUSE,
+    PB_DEFAULT_DAY,
+    PB_FLAGS,
+    PL_CAUSE,
+    PL_DEFAULT_DAY,
+    PL_FLAGS,
+    PL_LOSS,
+)
 from margincall.errors import MarginCallError
 from margincall.model.scenario import Scenario
 
@@ -124,7 +132,7 @@ def _date(scenario: Scenario, day: int) -> str | None:
 
 def explain(scenario: Scenario, *, paths: int = DEFAULT_PATHS, seed: int = 0, threads: int | None = None) -> Explanation:
     """The stories of a typical defaulting path and of the path behind the 99% loss."""
-    inputs, loans, borrowers = _outcomes(scenario, paths, seed, threads)
+    _inputs, loans, borrowers = _outcomes(scenario, paths, seed, threads)
     n = loans.shape[0]
     defaulted = borrowers[:, :, PB_FLAGS].astype(np.int64) & int(c.B_DEFAULT)
     any_default = defaulted.any(axis=1)
@@ -197,15 +205,47 @@ def _sentences(scenario: Scenario, events: Sequence[TracedEvent]) -> list[tuple[
     book = scenario.book()
     day0 = {a: book.prices[a] for a in scenario.assets}
     by_day: dict[int, list[str]] = {}
+    sales: dict[int, dict[tuple[str, str, str], float]] = {}  # day -> (kind, seller, asset) -> amount sold
+    interest_paid = {(e.day, e.loan) for e in events if e.event == "interest"}
     for e in events:
+        if e.event == "due" and (e.day, e.loan) in interest_paid:
+            continue  # interest falling due and paid the same day is routine
         text = _sentence(e, cur, day0, book)
-        if text:
-            by_day.setdefault(e.day, []).append(text)
-    return [(d, _date(scenario, d), "; ".join(parts)) for d, parts in sorted(by_day.items())]
+        if not text:
+            continue
+        by_day.setdefault(e.day, []).append(text)
+        if e.event in ("sell", "liquidation_sale") and e.asset is not None:
+            key = (e.event, e.loan or e.borrower or "", e.asset)
+            day_sales = sales.setdefault(e.day, {})
+            day_sales[key] = day_sales.get(key, 0.0) + e.amount
+    lines: list[tuple[int, str | None, str]] = []
+    days = sorted(by_day)
+    i = 0
+    while i < len(days):
+        d = days[i]
+        keys = set(sales.get(d, {}))
+        routine = bool(keys) and len(by_day[d]) == sum(1 for _ in sales[d])  # nothing but market sales that day
+        j = i
+        while routine and j + 1 < len(days) and set(sales.get(days[j + 1], {})) == keys and len(by_day[days[j + 1]]) == len(keys):
+            j += 1
+        if j - i >= 2:  # three or more days of the same sales and nothing else: one line
+            last = days[j]
+            parts = []
+            for kind, seller, asset in sorted(keys):
+                total = sum(sales[days[k]][(kind, seller, asset)] for k in range(i, j + 1))
+                who = f"{seller}'s lender" if kind == "liquidation_sale" else (book.borrower_name(seller) if seller in book.borrowers else seller)
+                parts.append(f"{who} sells {asset} in the market, {money(total, cur)} in all")
+            date = _date(scenario, last)
+            lines.append((d, _date(scenario, d), f"to day {last}{f' ({date})' if date else ''}, on each of {j - i + 1} trading days: " + "; ".join(parts)))
+        else:
+            j = i
+            lines.append((d, _date(scenario, d), "; ".join(by_day[d])))
+        i = j + 1
+    return lines
 
 
 def _sentence(e: TracedEvent, cur: str, day0: dict[str, float], book: Any) -> str | None:
-    m = lambda x: money(x, cur)  # noqa: E731
+    m = lambda x: money(x, cur)
     who = book.borrower_name(e.borrower) if e.borrower in book.borrowers else (e.borrower or "the borrower")
     match e.event:
         case "mark":
@@ -237,7 +277,7 @@ def _sentence(e: TracedEvent, cur: str, day0: dict[str, float], book: Any) -> st
         case "interest" | "cash_flow":
             return None if e.event == "interest" else (f"{who} pays an outflow of {m(-e.amount)}" if e.amount < 0 else f"{who} receives {m(e.amount)}")
         case "repay":
-            return f"{e.loan} is repaid" + (f" ({m(e.amount)})" if e.amount > 0 else "")
+            return f"{who} pays {m(e.amount)} of what is due on {e.loan}" if e.amount > 0 else f"{e.loan} is repaid in full"
         case "extend":
             return f"{e.loan} is extended"
         case "refinance":

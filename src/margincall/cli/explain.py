@@ -48,7 +48,7 @@ def explain(
         if result.causes:
             console.print("first causes of those defaults: " + ", ".join(f"{escape(k.replace('_', ' '))} {v:.0%}" for k, v in result.causes.items()), highlight=False)
         for story in result.stories:
-            console.print(f"\n[bold]{escape(story.title)}[/] (path {story.path}): {escape(story.why)}")
+            console.print(f"\n[bold]{escape(story.title)}[/] (path {story.path}): {escape(story.why)}", markup=True, highlight=False)
             for day, date, text in story.lines:
                 when = f"day {day:4d}" + (f" ({date})" if date else "")
                 console.print(f"  {when}: {escape(text)}", highlight=False)

@@ -2,8 +2,10 @@
 
     from margincall.report import write_report, write_stress_report, write_sensitivity_report
     write_report(result, scenario, "out/report.html", scenario_text=text)
+    write_explain_report(explanation, scenario, "out/explain.html")
 """
 
+from margincall.report._explain import render_explain_report, write_explain_report
 from margincall.report._inputs import Table, input_tables
 from margincall.report._sensitivities import (
     bump_label,
@@ -28,11 +30,13 @@ __all__ = [
     "describe",
     "input_tables",
     "metric_label",
+    "render_explain_report",
     "render_report",
     "render_sensitivity_report",
     "sensitivity_table",
     "stress_section",
     "tornado_chart",
+    "write_explain_report",
     "write_report",
     "write_sensitivity_report",
     "write_stress_report",
