@@ -23,7 +23,7 @@ RELATIVE_RESIDUAL = 1e-9
 
 
 def total_value(scenario: margincall.Scenario) -> float:
-    return scenario.borrower.cash + sum(a.value for a in scenario.assets.values())
+    return scenario.borrower.cash + sum(a.value for a in scenario.assets.values() if a.value is not None)
 
 
 def check_result(result: margincall.SimulationResult, scenario: margincall.Scenario) -> None:

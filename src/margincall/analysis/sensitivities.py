@@ -445,11 +445,12 @@ def p_log_growth_at_least(drift: float, volatility: float, years: float, thresho
     return min(max(total, 0.0), 1.0)
 
 
-def _p_pool_beats(scenario: Scenario, pledge: dict[str, float], years: float, days: int, growth: float, *,
+def _p_pool_beats(scenario: Scenario, pool: dict[str, float], years: float, days: int, growth: float, *,
                   seed: int, draws: int) -> tuple[float, float, str]:
-    """P(pool value at the term >= day-0 pool value x (1 + growth)^years)."""
+    """P(pool value at the term >= day-0 pool value x (1 + growth)^years); `pool` is each asset's
+    day-0 value in the pool (currency)."""
     threshold = years * math.log1p(growth)
-    assets = [a for a, f in pledge.items() if f > 0.0]
+    assets = [a for a, v in pool.items() if v > 0.0]
     if len(assets) == 1:
         a = assets[0]
         spec = scenario.assets[a]
@@ -463,7 +464,7 @@ def _p_pool_beats(scenario: Scenario, pledge: dict[str, float], years: float, da
     ids = scenario.asset_ids
     idx = [ids.index(a) for a in assets]
     corr = scenario.correlation_matrix()[np.ix_(idx, idx)]
-    values = np.array([pledge[a] * scenario.assets[a].value for a in assets])
+    values = np.array([pool[a] for a in assets])
     rng = np.random.default_rng(seed)
     eigval, eigvec = np.linalg.eigh(corr)
     root = eigvec * np.sqrt(np.clip(eigval, 0.0, None))
@@ -486,33 +487,40 @@ def _p_pool_beats(scenario: Scenario, pledge: dict[str, float], years: float, da
 def debt_service(scenario: Scenario, *, seed: int = 0, draws: int = 200_000) -> list[DebtService]:
     """For each secured loan, the annual growth of its pledged collateral that pays its interest over
     its term (principal x rate x years; the breakeven), and the probability that the collateral's
-    fair value beats it; the same for the borrower over all its holdings and its longest term. The
-    probability follows the scenario's market law and shocks; it ignores the borrower's actions."""
+    fair value beats it; the same for each borrower over all its holdings and its longest term. The
+    probability follows the scenario's market law and shocks; it ignores the borrowers' actions."""
     dpy = scenario.days_per_year
+    book = scenario.book()
     out: list[DebtService] = []
     for loan_id, loan in scenario.loans.items():
         if not loan.secured:
             continue
         years = loan.term_days / dpy
-        pledge = dict(loan.collateral or {})
-        pool = sum(f * scenario.assets[a].value for a, f in pledge.items())
-        interest = loan.principal * loan.annual_rate * years
-        g = _breakeven(pool, interest, years)
-        if g is None:
-            out.append(DebtService(loan_id, years, pool, interest, None, None, 0.0, "no collateral value"))
+        borrower_id = book.loan_borrower[loan_id]
+        pool = {a: f * book.holding_value(borrower_id, a) for a, f in (loan.collateral or {}).items()}
+        out.append(_debt_service_row(scenario, loan_id, pool, loan.principal * loan.annual_rate * years,
+                                     years, loan.term_days, seed=seed, draws=draws))
+    for borrower_id in book.borrowers:
+        loans = [loan for loan_id, loan in scenario.loans.items() if book.loan_borrower[loan_id] == borrower_id]
+        holdings = {a: book.holding_value(borrower_id, a) for a in book.holdings[borrower_id]}
+        if not loans or not any(v > 0.0 for v in holdings.values()):
             continue
-        p, se, method = _p_pool_beats(scenario, pledge, years, loan.term_days, g, seed=seed, draws=draws)
-        out.append(DebtService(loan_id, years, pool, interest, g, p, se, method))
-    term = max(loan.term_days for loan in scenario.loans.values())
-    years = term / dpy
-    holdings = {a: 1.0 for a in scenario.assets}
-    total = sum(asset.value for asset in scenario.assets.values())
-    interest = sum(loan.principal * loan.annual_rate * loan.term_days / dpy for loan in scenario.loans.values())
-    g = _breakeven(total, interest, years)
-    if g is not None:
-        p, se, method = _p_pool_beats(scenario, holdings, years, term, g, seed=seed, draws=draws)
-        out.append(DebtService("borrower", years, total, interest, g, p, se, method))
+        term = max(loan.term_days for loan in loans)
+        interest = sum(loan.principal * loan.annual_rate * loan.term_days / dpy for loan in loans)
+        row = _debt_service_row(scenario, borrower_id, holdings, interest, term / dpy, term, seed=seed, draws=draws)
+        if row.breakeven_growth is not None:
+            out.append(row)
     return out
+
+
+def _debt_service_row(scenario: Scenario, who: str, pool: dict[str, float], interest: float, years: float,
+                      days: int, *, seed: int, draws: int) -> DebtService:
+    value = sum(pool.values())
+    g = _breakeven(value, interest, years)
+    if g is None:
+        return DebtService(who, years, value, interest, None, None, 0.0, "no collateral value")
+    p, se, method = _p_pool_beats(scenario, pool, years, days, g, seed=seed, draws=draws)
+    return DebtService(who, years, value, interest, g, p, se, method)
 
 
 def _breakeven(value: float, interest: float, years: float) -> float | None:
