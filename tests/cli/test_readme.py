@@ -29,9 +29,10 @@ EXE = shutil.which("margincall")
 
 # paths of each simulation in the tests (debt-service: draws of its Monte Carlo)
 SMALL_PATHS = {"run": 1024, "stress": 1024, "reverse": 1024, "size": 1024, "sensitivities": 512, "debt-service": 20_000,
-               "sweep": 1024}
+               "sweep": 1024, "explain": 2048}
 WRITES_JSON = {"run": "result.json", "stress": "stress.json", "reverse": "reverse.json", "size": "size.json",
-               "sensitivities": "sensitivities.json", "debt-service": "debt-service.json", "calibrate": "calibration.json"}
+               "sensitivities": "sensitivities.json", "debt-service": "debt-service.json", "calibrate": "calibration.json",
+               "explain": "explain.json"}
 SLOW = {"reverse", "size"}  # searches of 10-25 s on 2 cores: run in CI through the slow marker
 
 
@@ -138,9 +139,25 @@ def _check_run(out: subprocess.CompletedProcess, argv: list[str], workdir: Path)
     report = workdir / (_option(argv, "--out", "-o") or "answer") / "report.html"
     assert report.stat().st_size < 2_000_000
     trace = _option(argv, "--trace")
+    where = _option(argv, "--where")
     if trace:
         paths = {int(p) for p in re.findall(r"^path (\d+) day", out.stdout, re.MULTILINE)}
-        assert paths and paths <= set(range(int(trace)))
+        assert paths and len(paths) <= int(trace)
+        if where is None:
+            assert paths <= set(range(int(trace)))
+        else:  # every traced path has the event asked for
+            event, _, who = where.partition(":")
+            shown = "borrower_default" if (event, who) == ("default", "borrower") else event
+            for p in paths:
+                assert re.search(rf"^path {p} day +\d+ +{shown}\b", out.stdout, re.MULTILINE), f"path {p} has no {shown}"
+
+
+def _check_explain(out: subprocess.CompletedProcess, argv: list[str], workdir: Path) -> None:
+    data = _json(workdir, argv)
+    assert data["paths"] == SMALL_PATHS["explain"] and 0.0 <= data["p_default"] <= 1.0
+    assert data["stories"] and "A typical defaulting path" in out.stdout
+    page = workdir / (_option(argv, "--out", "-o") or "answer") / "explain.html"
+    assert page.stat().st_size < 2_000_000 and "fig-causes" in page.read_text(encoding="utf-8")
 
 
 def _check_check(out: subprocess.CompletedProcess, argv: list[str], workdir: Path) -> None:
@@ -167,8 +184,9 @@ def _check_stress(out: subprocess.CompletedProcess, argv: list[str], workdir: Pa
 def _check_reverse(out: subprocess.CompletedProcess, argv: list[str], workdir: Path) -> None:
     data = _json(workdir, argv)
     target = _option(argv, "--target", "-t")
-    if target == "call" or (target or "").endswith(".call"):
-        assert "first margin call of" in out.stdout and -1.0 < data["shock"] < 0.0 and data["checked_by_simulation"]
+    if target in ("call", "default") or (target or "").endswith((".call", ".default")):
+        first = "first margin call of" if target.endswith("call") else "first default of"
+        assert first in out.stdout and -1.0 < data["shock"] < 0.0 and data["checked_by_simulation"]
         assert re.search(r"smallest shock: [−-]\d+\.\d+%", out.stdout)
         return
     if data["no_shock_needed"]:
@@ -294,7 +312,7 @@ CHECKS: dict[str, Callable[[subprocess.CompletedProcess, list[str], Path], None]
     "run": _check_run, "check": _check_check, "schema": _check_schema, "stress": _check_stress,
     "reverse": _check_reverse, "size": _check_size, "sensitivities": _check_sensitivities,
     "debt-service": _check_debt_service, "sweep": _check_sweep, "calibrate": _check_calibrate, "runs": _check_runs,
-    "show": _check_show, "compare": _check_compare,
+    "show": _check_show, "compare": _check_compare, "explain": _check_explain,
 }
 
 
@@ -329,7 +347,7 @@ def test_readme_command(argv: list[str], workdir: Path, request: pytest.FixtureR
 def test_the_readme_has_examples_of_every_command() -> None:
     commands = {argv[1] for argv in COMMANDS}
     assert {"run", "check", "schema", "stress", "reverse", "size", "sensitivities", "debt-service", "sweep",
-            "calibrate", "runs", "show", "compare"} <= commands
+            "calibrate", "runs", "show", "compare", "explain"} <= commands
 
 
 def _help(command: str) -> str:
@@ -360,9 +378,11 @@ def test_synopses_and_inline_commands_name_real_options() -> None:
             assert option in helps[command], f"`margincall {command}` has no {option}"
 
 
-def test_the_scenario_example_is_valid(tmp_path: Path) -> None:
-    (block,) = _blocks("yaml")
-    path = tmp_path / "example.yaml"
-    path.write_text(block, encoding="utf-8")
-    out = _cli(["margincall", "check", str(path)], tmp_path, os.environ.copy())
-    assert out.returncode == 0 and "valid" in out.stdout, out.stderr
+def test_the_scenario_examples_are_valid(tmp_path: Path) -> None:
+    blocks = _blocks("yaml")
+    assert len(blocks) == 2  # the one-borrower shorthand and a book
+    for k, block in enumerate(blocks):
+        path = tmp_path / f"example-{k}.yaml"
+        path.write_text(block, encoding="utf-8")
+        out = _cli(["margincall", "check", str(path)], tmp_path, os.environ.copy())
+        assert out.returncode == 0 and "valid" in out.stdout, out.stderr
