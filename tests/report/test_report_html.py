@@ -11,10 +11,11 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
+import margincall
 from margincall.analysis.results import SimulationResult
 from margincall.model.scenario import Asset, Borrower, CashFlow, Lender, Loan, Scenario, Shock
 from margincall.report import Chart, ReportSection, describe, input_tables, render_report, write_report
-from margincall.report._format import binomial_se, probability
+from margincall.report._format import binomial_se, percent, probability
 
 Run = tuple[Scenario, str, SimulationResult]  # the fixtures of conftest.py: scenario, its text, result
 BUNDLE_MARK = "* plotly.js (cartesian - minified) v"  # the licence header that opens the inlined plotly.js bundle
@@ -85,7 +86,10 @@ def test_a_chart_per_loan_and_for_the_borrower(two_loans: Run, two_html: str) ->
         assert (f"{prefix}-loss" in ids) == (loan.p_loss > 0.0)
         assert (f'id="{prefix}-loss-missing"' in two_html) == (loan.p_loss == 0.0)
     assert {"fig-borrower-liquidity", "fig-borrower-cash", "fig-borrower-called-together", "fig-borrower-equity",
-            "fig-system-sales"} <= ids
+            "fig-system-sales", "fig-system-lenders"} <= ids
+    for k, (loan_id, loan) in enumerate(two_loans[2].loans.items(), start=1):  # causes, where a path defaults
+        assert (f"fig-loan{k}-{loan_id}-causes" in ids) == (loan.p_default > 0.0)
+    assert ("fig-borrower-causes" in ids) == (two_loans[2].borrower.p_default > 0.0)
     assert {f"fig-system-price-{a}" for a in two_loans[0].assets} <= ids
     assert "Unsecured loan: it has no collateral and no LTV." in two_html
     assert "Unsecured loan: no margin call." in two_html  # the bond is never called
@@ -257,3 +261,45 @@ def test_inputs_and_words_of_a_book() -> None:
     text = " ".join(describe(scenario))
     assert "alpha holds 2 stakes worth USD 1.05 bn" in text and "beta has USD 50 m of cash" in text
     assert "LTV on day 0, before shocks: 60.0%" in text  # 300 m on half of 100 m shares at 10
+
+
+def test_causes_add_up_to_p_default_with_their_errors(two_loans: Run, two_html: str) -> None:
+    result = two_loans[2]
+    graphs = dict(_graphs(two_html))
+    for k, (loan_id, loan) in enumerate(result.loans.items(), start=1):
+        if loan.p_default == 0.0:
+            continue
+        (bar,) = graphs[f"fig-loan{k}-{loan_id}-causes"]["data"]
+        assert sum(bar["x"]) == pytest.approx(loan.p_default, rel=1e-3)  # each default counted once, by first cause
+        assert all(e > 0.0 for e in bar["error_x"]["array"])
+
+
+def test_lenders_chart_orders_lenders_by_expected_loss(two_loans: Run, two_html: str) -> None:
+    result = two_loans[2]
+    graphs = dict(_graphs(two_html))
+    el = graphs["fig-system-lenders"]["data"][0]
+    names = {r.name or k: r for k, r in result.lenders.items()}
+    assert set(el["x"]) == set(names)
+    losses = [names[n].expected_loss for n in el["x"]]
+    assert losses == sorted(losses, reverse=True)
+
+
+def test_reality_check_table_where_the_borrower_has_a_rating() -> None:
+    """The built-in scenario states SBG's rating and CDS: the report sets the model beside both."""
+    scenario = margincall.default_scenario()
+    result = margincall.simulate(scenario, paths=1024, seed=2)
+    html = render_report(result, scenario)
+    table = html[html.index("Reality check of"):]
+    table = table[:table.index("</table>")]
+    assert "S&amp;P BB+ (BB row)" in table and "CDS 302 bp" in table
+    check = result.borrower.reality_check
+    assert percent(check["historical"][1]) in table  # 3.46%, the BB 3-year rate
+
+
+def test_contagion_chart_of_a_book_counts_borrowers_in_default() -> None:
+    scenario = margincall.load_scenario(Path(__file__).parent / "data" / "book.yaml")
+    result = margincall.simulate(scenario, paths=1024, seed=4)
+    graphs = dict(_graphs(render_report(result, scenario)))
+    bars = graphs["fig-system-contagion"]["data"][0]
+    assert sum(bars["y"]) == pytest.approx(1.0, abs=1e-3)  # P(k borrowers in default) over k = 0, 1, 2
+    assert bars["x"][0] == 0 and len(bars["x"]) <= len(result.borrowers) + 1

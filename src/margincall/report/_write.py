@@ -19,7 +19,16 @@ from margincall.analysis.results import BorrowerResult, LoanResult, SimulationRe
 from margincall.model.scenario import Scenario
 from margincall.report import _bundle
 from margincall.report import _charts as charts
-from margincall.report._format import FORMAT_NOTE, binomial_se, money, money_se, number, percent, probability
+from margincall.report import _credit_charts as credit_charts
+from margincall.report._format import (
+    FORMAT_NOTE,
+    binomial_se,
+    money,
+    money_se,
+    number,
+    percent,
+    probability,
+)
 from margincall.report._inputs import Table, input_tables
 from margincall.report._theme import Chart, TimeAxis
 from margincall.report._words import day0_ltv, describe
@@ -108,7 +117,10 @@ def render_report(
         for index, (borrower_id, r) in enumerate(result.borrowers.items())
     ]
     system = result.system
-    system_charts = [charts.sales_chart(system, cur, axis)]
+    system_charts = [credit_charts.lenders_loss_chart(result.lenders, cur)]
+    if len(result.borrowers) > 1:
+        system_charts.append(credit_charts.contagion_chart(system, result.paths, len(result.borrowers)))
+    system_charts.append(charts.sales_chart(system, cur, axis))
     system_charts += [charts.price_fan(asset_id, q, axis) for asset_id, q in system.price_quantiles.items()]
     context = {
         **page_context(f"margincall report — {result.scenario}", _facts(result, scenario, written_at, case), cur),
@@ -263,6 +275,7 @@ def _loan_view(index: int, loan_id: str, r: LoanResult, scenario: Scenario, resu
         charts.probability_curves(loan_id, r, paths, axis),
         charts.first_call_chart(loan_id, r, axis),
         charts.loss_chart(loan_id, r, cur, paths),
+        credit_charts.causes_chart(f"{loan_id}-causes", loan_id, r.p_default_by_cause, r.p_default_by_cause_se),
     ]
     views = [_labelled(replace(c, div_id=f"fig-{slug}-{c.div_id.removeprefix(loan_id + '-')}"), case) for c in found]
     return _LoanView(loan_id=loan_id, summary=summary, events=events, charts=views)
@@ -272,7 +285,7 @@ def _loan_view(index: int, loan_id: str, r: LoanResult, scenario: Scenario, resu
 class _BorrowerView:
     borrower_id: str
     title: str
-    summary: Table
+    tables: list[Table]
     charts: list[Chart] = field(default_factory=list)
 
 
@@ -286,11 +299,34 @@ def _borrower_view(index: int, borrower_id: str, r: BorrowerResult, scenario: Sc
         charts.cash_fan(r, cur, axis),
         charts.called_together_heatmap(r, result.paths, own_secured),
         charts.equity_chart(r, cur),
+        credit_charts.causes_chart("borrower-causes", r.name or borrower_id, r.p_default_by_cause, r.p_default_by_cause_se),
     ]
     slug = "borrower" if len(result.borrowers) == 1 else f"borrower{index + 1}-{_slug(borrower_id)}"
     views = [_labelled(replace(c, div_id=f"fig-{slug}-{c.div_id.removeprefix('borrower-')}"), case) for c in found]
     title = "Borrower" if len(result.borrowers) == 1 else f"Borrower {r.name or borrower_id}"
-    return _BorrowerView(borrower_id=borrower_id, title=title, summary=_borrower_table(r, result.paths, cur), charts=views)
+    tables = [_borrower_table(r, result.paths, cur)]
+    if r.reality_check is not None:
+        tables.append(_reality_table(r.name or borrower_id, r.reality_check))
+    return _BorrowerView(borrower_id=borrower_id, title=title, tables=tables, charts=views)
+
+
+def _reality_table(name: str, check: dict[str, Any]) -> Table:
+    """The model's cumulative P(default) beside the rating's historical default rate and the CDS-implied one."""
+    header = ["cumulative P(default) within", *(f"{y} year{'s' if y > 1 else ''}" for y in check["years"])]
+    rows = [["model (this run)", *("beyond the horizon" if p is None else probability(p, se)
+                                   for p, se in zip(check["model"], check["model_se"], strict=True))]]
+    if check.get("historical") is not None:
+        rows.append([f"S&P {check['rating']} ({check['rating_category']} row), 1981–2020 average",
+                     *(percent(p) for p in check["historical"])])
+    if check.get("cds_implied") is not None:
+        rows.append([f"CDS {check['cds_bp']:.0f} bp, recovery {percent(check['cds_recovery'], 0)} (risk-neutral)",
+                     *(percent(p) for p in check["cds_implied"])])
+    note = ("The model's P(default) is a liquidity default of the loans and holdings in the scenario; the rating's row "
+            "is a historical frequency and the CDS row a risk-neutral, market-priced figure (hazard = spread ÷ (1 − recovery)), "
+            "so the CDS figure is an upper reference. " + (f"Source of the historical rates: {check['historical_source']}."
+                                                        if check.get("historical_source") else ""))
+    return Table(title=f"Reality check of {name}'s P(default): the model beside its rating and its CDS",
+                 header=header, rows=rows, note=note)
 
 
 def _lender_table(result: SimulationResult, book: Any, cur: str) -> Table:
