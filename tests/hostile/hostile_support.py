@@ -15,7 +15,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from margincall.cli.main import app
@@ -23,7 +22,6 @@ from margincall.cli.main import app
 DATA = Path(__file__).resolve().parents[1] / "data"
 BASE = (DATA / "single-stock.yaml").read_text(encoding="utf-8")
 EXE = shutil.which("margincall")
-SCHEMA = pytest.mark.xfail(strict=True, reason="schema bounds: lead's model rewrite")
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from hostile_support import (
     BASE,
     EXE,
-    SCHEMA,
     assert_clean_error,
     assert_refused_or_runs,
     check_then_run,
@@ -31,7 +29,6 @@ from hostile_support import (
     cli_process,
     write,
 )
-
 
 
 def sub(old: str, new: str, text: str = BASE) -> str:
@@ -405,7 +402,6 @@ def test_many_cash_flows_under_the_size_bound(tmp_path: Path) -> None:
     assert_clean_error(cli("check", write(tmp_path, text)), "MARGINCALL_MAX_YAML_NODES")
 
 
-@SCHEMA
 @pytest.mark.slow
 @pytest.mark.parametrize("what", ["assets", "loans", "shocks", "cash_flows", "name"])
 def test_counts_beyond_their_bounds(tmp_path: Path, what: str) -> None:

@@ -8,9 +8,12 @@ message says what to change.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from margincall.model.limits import limits
 
 if TYPE_CHECKING:
     from margincall.model.scenario import Scenario
@@ -245,3 +248,34 @@ def _check_day(scenario: Scenario, loc: Loc, day: int | dt.date, problems: list[
         problems.append((loc, f"falls before day 0 ({day}); days count from start_date"))
         return None
     return number
+
+
+_COUNTED = (("assets", "assets"), ("loans", "loans"), ("borrowers", "borrowers"), ("lenders", "lenders"),
+            ("shocks", "shocks"), ("correlation", "correlations"))
+
+
+def bound_problems(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
+    """A scenario document's counts of entities and the lengths of their ids against the stated
+    bounds (`model.limits`), checked on the raw document before its parts are validated one by one,
+    so that an oversized file fails at once and names the bound and its override."""
+    bounds = limits()
+    problems: list[tuple[Loc, str]] = []
+    for field, name in _COUNTED:
+        part = data.get(field)
+        if not isinstance(part, Mapping | list):
+            continue
+        message = bounds.problem(name, len(part), f"the number of {field}")
+        if message is not None:
+            problems.append(((field,), message))
+        for key in part if isinstance(part, Mapping) else ():
+            if isinstance(key, str) and (too_long := bounds.problem("name_chars", len(key), f"the length of the id '{key[:40]}...'")):
+                problems.append(((field, key), too_long))
+    parties = [data.get("borrower")]
+    if isinstance(data.get("borrowers"), Mapping):
+        parties += list(data["borrowers"].values())
+    flows = sum(len(p["cash_flows"]) for p in parties if isinstance(p, Mapping) and isinstance(p.get("cash_flows"), list))
+    message = bounds.problem("cash_flows", flows, "the number of cash flows, in all")
+    if message is not None:
+        where: Loc = ("borrower", "cash_flows") if isinstance(data.get("borrower"), Mapping) else ("borrowers",)
+        problems.append((where, message))
+    return problems

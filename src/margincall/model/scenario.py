@@ -20,6 +20,8 @@ Python runs both, like a file.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -27,9 +29,17 @@ from pydantic import Field, model_validator
 from margincall.model._base import CorrelationPair, Day, Frozen, PositiveDays
 from margincall.model.book import Book, build_book
 from margincall.model.loan import CrossDefault, IndexRate, Loan
-from margincall.model.market import Asset, Jumps, Listing, MarketAccess, MarketModel, Marks, Shock
+from margincall.model.market import (
+    Asset,
+    Jumps,
+    Listing,
+    MarketAccess,
+    MarketModel,
+    Marks,
+    Shock,
+)
 from margincall.model.parties import Borrower, CashFlow, Lender
-from margincall.model.problems import Loc, scenario_problems
+from margincall.model.problems import Loc, bound_problems, scenario_problems
 
 SHORTHAND_BORROWER = "borrower"  # the id of the one-borrower shorthand's borrower
 
@@ -78,8 +88,17 @@ class Scenario(Frozen):
     )
     loans: dict[str, Loan] = Field(min_length=1, description="Loans by id.")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _within_bounds(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            problems = bound_problems(data)
+            if problems:
+                raise ScenarioProblems(problems)
+        return data
+
     @model_validator(mode="after")
-    def _cross_field(self) -> "Scenario":
+    def _cross_field(self) -> Scenario:
         problems = scenario_problems(self)
         if problems:
             raise ScenarioProblems(problems)
