@@ -579,14 +579,45 @@ def quiet_days_single(
     market[0, MS_JUMPED] = jumped
     end = -result if result < 0 else stop
     dt = settings[ST_DT]
-    accrues = accruing(loan_p, loan_s)
-    for day in range(t, end):
-        if accrues:
+    if accruing(loan_p, loan_s):
+        for day in range(t, end):
             accrue_day(dt, loan_p, loan_i, loan_f, loan_s, borrower_f)
-        r = calendar[day, CA_RECORD]
-        if r >= 0:
-            record_single(r, slot, rec_log[r], asset_p, loan_i, borrower_p, loan_f, loan_s, borrower_f, ltv_hist, cash_hist, price_hist)
+            r = calendar[day, CA_RECORD]
+            if r >= 0:
+                record_single(r, slot, rec_log[r], asset_p, loan_i, borrower_p, loan_f, loan_s, borrower_f, ltv_hist, cash_hist, price_hist)
+    elif end > t:
+        lo = calendar[t, CA_INTERVAL]
+        hi = calendar[end - 1, CA_INTERVAL] + (1 if calendar[end - 1, CA_RECORD] >= 0 else 0)
+        record_stretch(lo, hi, slot, rec_log, asset_p, loan_i, borrower_p, loan_f, borrower_f, ltv_hist, cash_hist, price_hist)
     return result
+
+
+@inline
+def record_stretch(
+    lo: int, hi: int, slot: int, rec_log: np.ndarray, asset_p: np.ndarray, loan_i: np.ndarray, borrower_p: np.ndarray,
+    loan_f: np.ndarray, borrower_f: np.ndarray, ltv_hist: np.ndarray, cash_hist: np.ndarray, price_hist: np.ndarray,
+) -> None:
+    """`record_single` over the recorded days lo .. hi - 1 of a one-asset stretch whose debt and
+    cash stand still: one histogram at a time, in tight loops (the same bins and counts)."""
+    for l in range(loan_i.shape[0]):
+        if loan_i[l, LI_SECURED] == 0:
+            continue
+        hist = ltv_hist[slot, l]
+        if debt(loan_f, l) <= TINY:
+            for r in range(lo, hi):
+                hist[0, r] += 1
+        else:
+            offset = log_debt(loan_f, l) - loan_f[l, LF_LOG_POOL]
+            for r in range(lo, hi):
+                hist[ltv_bin_of_log(offset - rec_log[r]), r] += 1
+    for b in range(borrower_p.shape[0]):
+        k = cash_bin(b, borrower_p, borrower_f)
+        for r in range(lo, hi):
+            cash_hist[slot, b, k, r] += 1
+    log_p0 = asset_p[0, AP_LOGP0]
+    prices = price_hist[slot, 0]
+    for r in range(lo, hi):
+        prices[ltv_bin_of_log(rec_log[r] - log_p0), r] += 1
 
 
 @inline
