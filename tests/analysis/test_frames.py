@@ -139,6 +139,24 @@ def test_curves_by_day_and_no_date_without_a_start_date(result, single_stock):
     assert "date" not in undated.to_frame("fan").columns and "date" not in undated.to_frame("curves").columns
 
 
+def test_loss_distribution_and_co_calls(result):
+    losses = result.to_frame("loss_distribution")
+    assert list(losses.columns) == ["scope", "who", "loss", "cdf"]
+    for scope, members in (("loan", result.loans), ("lender", result.lenders)):
+        for who, r in members.items():
+            rows = losses[(losses.scope == scope) & (losses.who == who)]
+            assert list(rows["loss"]) == r.loss_distribution["loss"] and list(rows["cdf"]) == r.loss_distribution["cdf"]
+            assert rows["cdf"].is_monotonic_increasing
+    pairs = result.to_frame("called_together")
+    for row in pairs.to_dict("records"):
+        b = result.borrowers[row["borrower"]]
+        assert row["p_called_together"] == b.called_together[row["loan"]][row["other_loan"]]
+    n_pairs = sum(len(row) for b in result.borrowers.values() for row in b.called_together.values())
+    assert len(pairs) == n_pairs
+    diagonal = pairs[pairs.loan == pairs.other_loan]
+    assert all(row["p_called_together"] == result.loans[row["loan"]].p_margin_call for row in diagonal.to_dict("records"))
+
+
 def test_csv_and_parquet_read_back_to_the_same_numbers(result, tmp_path):
     frames = result.frames()
     assert list(frames) == list(RESULT_TABLES)

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 EXE = shutil.which("margincall")
-RESULT_TABLES = ("loans", "borrowers", "lenders", "system", "fan", "curves")
+RESULT_TABLES = ("loans", "borrowers", "lenders", "system", "fan", "curves", "loss_distribution",
+                 "called_together")
 # pandas 3 reads CSV floats back exactly by default; pandas 2 is asked to
 ROUND_TRIP = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
 

@@ -35,9 +35,9 @@ WRITES_JSON = {"run": "result.json", "stress": "stress.json", "reverse": "revers
                "explain": "explain.json"}
 SLOW = {"reverse", "size"}  # searches of 10-25 s on 2 cores: run in CI through the slow marker
 # the tables `--format csv` writes beside the JSON, by command
-TABLES = {"run": ("loans", "borrowers", "lenders", "system", "fan", "curves"), "stress": ("loans", "borrowers", "lenders"),
-          "sweep": ("loans", "borrowers"), "sensitivities": ("sensitivities", "debt_service"), "size": ("curve",),
-          "reverse": ("curve",)}
+TABLES = {"run": ("loans", "borrowers", "lenders", "system", "fan", "curves", "loss_distribution", "called_together"),
+          "stress": ("loans", "borrowers", "lenders"), "sweep": ("loans", "borrowers"),
+          "sensitivities": ("sensitivities", "debt_service"), "size": ("curve",), "reverse": ("curve",)}
 
 
 def _blocks(kind: str) -> list[str]:

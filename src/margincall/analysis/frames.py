@@ -10,6 +10,8 @@ metrics registry, `margincall.analysis.metrics`, gives the order and each column
     fan         long format: scope, who, quantity (ltv, cash, relative_price), day, date (when the
                 scenario has a start date), quantile, value
     curves      long format: P(call) and P(default) by day, sold value by day
+    loss_distribution  long: each loan's and lender's P(loss <= x) (the CDF of result.json)
+    called_together    long: P(both loans of a pair are called), per borrower
 
 Ids are ordinary columns (`loan`, `borrower`, `lender`), not the index, so that a table reads
 back from CSV or Parquet as it was written. `frame.attrs["units"]` maps each column to its unit
@@ -41,7 +43,7 @@ if TYPE_CHECKING:
     from margincall.analysis.stress import StressRun
     from margincall.analysis.sweep import SweepRow
 
-RESULT_TABLES = ("loans", "borrowers", "lenders", "system", "fan", "curves")
+RESULT_TABLES = ("loans", "borrowers", "lenders", "system", "fan", "curves", "loss_distribution", "called_together")
 STRESS_TABLES = ("loans", "borrowers", "lenders")
 SWEEP_TABLES = ("loans", "borrowers")
 FORMATS = ("csv", "parquet")
@@ -131,7 +133,7 @@ def _unit(name: str) -> str:
 
 def _frame(rows: Sequence[dict[str, Any]], units: dict[str, str], currency: str, **attrs: Any) -> pd.DataFrame:
     pd = _pandas()
-    frame = pd.DataFrame.from_records(list(rows), columns=list(dict.fromkeys(k for r in rows for k in r)) or None)
+    frame = pd.DataFrame.from_records(list(rows), columns=list(dict.fromkeys(k for r in rows for k in r)) or list(units))
     for column in frame.columns:  # a number that is None in every row (a lender without capital) is NaN, not an object
         if units.get(column) in _NUMERIC_UNITS and frame[column].dtype == object:
             frame[column] = frame[column].astype(float)
@@ -249,9 +251,35 @@ def curves_frame(result: SimulationResult) -> pd.DataFrame:
     return _long(result, series(), quantile=False)
 
 
+def loss_distribution_frame(result: SimulationResult) -> pd.DataFrame:
+    """The loss's distribution function of each loan and lender, long: scope, who, loss (money),
+    cdf = P(loss <= loss), at the points of result.json's `loss_distribution`."""
+    rows = [
+        {"scope": scope, "who": who, "loss": loss, "cdf": cdf}
+        for scope, members in (("loan", result.loans), ("lender", result.lenders))
+        for who, r in members.items()
+        for loss, cdf in zip(r.loss_distribution["loss"], r.loss_distribution["cdf"], strict=True)
+    ]
+    units = {"scope": "text", "who": "id", "loss": "money", "cdf": "probability"}
+    return _frame(rows, units, result.currency, **_meta(result))
+
+
+def called_together_frame(result: SimulationResult) -> pd.DataFrame:
+    """P(both loans are called within the horizon), for each pair of a borrower's loans (a loan with
+    itself: P(it is called)), long: borrower, loan, other_loan, p_called_together."""
+    rows = [
+        {"borrower": b, "loan": loan, "other_loan": other, "p_called_together": p}
+        for b, borrower in result.borrowers.items()
+        for loan, row in borrower.called_together.items()
+        for other, p in row.items()
+    ]
+    units = {"borrower": "id", "loan": "id", "other_loan": "id", "p_called_together": "probability"}
+    return _frame(rows, units, result.currency, **_meta(result))
+
+
 _RESULT_BUILDERS = {
     "loans": loans_frame, "borrowers": borrowers_frame, "lenders": lenders_frame, "system": system_frame,
-    "fan": fan_frame, "curves": curves_frame,
+    "fan": fan_frame, "curves": curves_frame, "loss_distribution": loss_distribution_frame, "called_together": called_together_frame,
 }
 
 
