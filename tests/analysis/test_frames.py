@@ -167,6 +167,7 @@ def test_csv_and_parquet_read_back_to_the_same_numbers(result, tmp_path):
         for back in (pd.read_csv(tmp_path / f"{name}.csv", parse_dates=dates, **ROUND_TRIP), pd.read_parquet(tmp_path / f"{name}.parquet")):
             assert list(back.columns) == list(frame.columns), name
             pd.testing.assert_frame_equal(back, frame, check_dtype=False, check_exact=True)
+        assert pd.read_parquet(tmp_path / f"{name}.parquet").attrs.get("units", frame.attrs["units"]) == frame.attrs["units"]
 
 
 def test_formats_are_checked_and_parquet_without_pyarrow_names_the_fix(monkeypatch):
@@ -219,6 +220,7 @@ def test_sweep_points_one_row_per_point_and_loan():
     assert list(loans["p_margin_call"]) == [row.loans["l"].p_margin_call for row in rows]
     assert list(loans["p_margin_call_se"]) == [row.loans["l"].p_margin_call_se for row in rows]
     borrowers = sweep_frame(rows, "borrowers")
+    assert list(borrowers.columns[:4]) == ["point", "loans.l.margin_call_ltv", "borrower.cash", "name"]
     assert list(borrowers["p_default"]) == [row.borrower.p_default for row in rows] and len(borrowers) == 4
 
 

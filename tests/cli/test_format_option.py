@@ -64,6 +64,7 @@ def test_run_writes_csv_and_parquet_with_the_json_numbers(tmp_path, data_dir):
         (("sweep", "softbank-openai", "--set", "borrower.cash=0", "--format", "parquet,csv"), "give --out FOLDER as well"),
         (("sensitivities", "--format", "csv"), "give --out FOLDER as well"),
         (("size", "--loan", "openai-margin-loan", "--max", "p_default<=0.1", "--format", "csv"), "give --out FOLDER as well"),
+        (("debt-service", "--format", "csv"), "give --out FOLDER as well"),
         (("run", "--format", "xlsx", "--out", "x"), "unknown table format 'xlsx'"),
     ],
 )
@@ -131,3 +132,12 @@ def test_sensitivities_write_their_rows(tmp_path: Path, data_dir):
     rows = _csv(tmp_path / "sensitivities.csv")
     assert len(rows) == len(data["sensitivities"]) and list(rows["change"]) == [r["change"] for r in data["sensitivities"]]
     assert len(_csv(tmp_path / "debt_service.csv")) == len(data["debt_service"])
+
+
+def test_debt_service_writes_its_rows(tmp_path: Path, data_dir):
+    out = _cli("debt-service", str(data_dir / "single-stock.yaml"), "-n", "2000", "--out", str(tmp_path), "--format", "csv")
+    assert out.returncode == 0, out.stderr
+    data = json.loads((tmp_path / "debt-service.json").read_text())["debt_service"]
+    rows = _csv(tmp_path / "debt_service.csv")
+    assert list(rows["who"]) == [d["who"] for d in data] and list(rows["p_beats"]) == [d["p_beats"] for d in data]
+    assert list(rows["p_beats_se"]) == [d["p_beats_se"] for d in data]

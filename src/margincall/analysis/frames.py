@@ -39,7 +39,7 @@ if TYPE_CHECKING:
         SimulationResult,
     )
     from margincall.analysis.search import FirstCall, SearchResult
-    from margincall.analysis.sensitivities import SensitivityReport
+    from margincall.analysis.sensitivities import DebtService, SensitivityReport
     from margincall.analysis.stress import StressRun
     from margincall.analysis.sweep import SweepRow
 
@@ -135,7 +135,7 @@ def _frame(rows: Sequence[dict[str, Any]], units: dict[str, str], currency: str,
     pd = _pandas()
     frame = pd.DataFrame.from_records(list(rows), columns=list(dict.fromkeys(k for r in rows for k in r)) or list(units))
     for column in frame.columns:  # a number that is None in every row (a lender without capital) is NaN, not an object
-        if units.get(column) in _NUMERIC_UNITS and frame[column].dtype == object:
+        if units.get(column) in _NUMERIC_UNITS and frame[column].dtype == object and frame[column].isna().all():
             frame[column] = frame[column].astype(float)
     frame.attrs.update({"units": {k: units[k] for k in frame.columns if k in units}, "currency": currency, **attrs})
     return frame
@@ -325,8 +325,8 @@ def sweep_frame(rows: Sequence[SweepRow], table: str = "loans", currency: str = 
         units.update({path: "value set" for path in point.values})
         if table == "loans":
             out += [{**head, **loan_row(loan_id, loan, units)} for loan_id, loan in point.loans.items()]
-        else:
-            out.append({**head, **borrower_row("borrower", point.borrower, units)})
+        else:  # a sweep's book has one borrower: its name, not an id, is what the point holds
+            out.append({**head, **_row(point.borrower, "borrower", {}, units)})
     return _frame(out, units, currency)
 
 
@@ -334,9 +334,17 @@ def sensitivities_frame(report: SensitivityReport, table: str = "sensitivities")
     """sensitivities: one row per (bump, metric), with the change on each side ± SE and the swing;
     debt_service: one row per loan (and the borrower)."""
     if _table(table, ("sensitivities", "debt_service")) == "debt_service":
-        return _frame([asdict(d) for d in report.debt_service], {}, report.currency, scenario=report.scenario)
+        return debt_service_frame(report.debt_service, report.currency, scenario=report.scenario)
     rows = [{**asdict(r), "swing": r.swing} for r in report.rows]
     return _frame(rows, {}, report.currency, scenario=report.scenario, paths=report.paths, seed=report.seed)
+
+
+def debt_service_frame(rows: Sequence[DebtService], currency: str, **attrs: Any) -> pd.DataFrame:
+    """One row per loan (and the borrower): term, collateral, interest, the breakeven growth a year
+    and P(the collateral beats it) ± SE."""
+    units = {"who": "id", "years": "years", "collateral": "money", "interest": "money", "breakeven_growth": "rate",
+             "p_beats": "probability", "p_beats_se": "probability", "method": "text"}
+    return _frame([asdict(d) for d in rows], units, currency, **attrs)
 
 
 def search_frame(result: SearchResult | FirstCall) -> pd.DataFrame:
@@ -385,7 +393,8 @@ def parse_formats(values: Iterable[str] | None) -> list[str]:
 
 def write_frames(frames: Mapping[str, pd.DataFrame], folder: str | Path, formats: Sequence[str]) -> list[Path]:
     """Each table as `<name>.csv` and/or `<name>.parquet` in `folder` (created if needed). CSV
-    floats are written at full precision (they read back to the same numbers)."""
+    floats are written at full precision (they read back to the same numbers); a Parquet file
+    also keeps `frame.attrs` (each column's unit, the currency, the run's seed and paths)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -395,9 +404,7 @@ def write_frames(frames: Mapping[str, pd.DataFrame], folder: str | Path, formats
             if fmt == "csv":
                 frame.to_csv(path, index=False, float_format=None)
             else:
-                plain = frame.copy()
-                plain.attrs = {}  # pyarrow keeps attrs as metadata only when they are JSON: keep files plain
-                plain.to_parquet(path, index=False)
+                frame.to_parquet(path, index=False)  # with frame.attrs (units, currency) in its metadata
             written.append(path)
     return written
 
@@ -409,6 +416,7 @@ __all__ = [
     "borrower_row",
     "borrowers_frame",
     "curves_frame",
+    "debt_service_frame",
     "fan_frame",
     "lender_row",
     "lenders_frame",

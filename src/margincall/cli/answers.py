@@ -639,6 +639,7 @@ def debt_service_command(
                                         "a pool of one asset is in closed form).")] = 200_000,
     seed: SeedOpt = 0,
     out: Annotated[Optional[Path], _out_opt("debt-service.json")] = None,
+    formats: FormatOpt = None,
 ) -> None:
     """For each loan, the collateral growth a year that pays its interest, and the probability that the collateral beats it."""
     from dataclasses import asdict
@@ -646,6 +647,7 @@ def debt_service_command(
     from margincall.analysis.sensitivities import debt_service
 
     try:
+        require_out(formats, out)
         model = _main()._load(scenario)
         rows = debt_service(model, seed=seed, draws=paths)
         _console().print(debt_service_table(rows, model.currency))
@@ -653,6 +655,9 @@ def debt_service_command(
         if out is not None:
             data = {"scenario": model.name, "currency": model.currency, "draws": paths, "seed": seed, "debt_service": [asdict(d) for d in rows]}
             _say(f"wrote {_write_json(out / 'debt-service.json', data)}")
+            from margincall.analysis.frames import debt_service_frame
+
+            write_tables({"debt_service": debt_service_frame(rows, model.currency, scenario=model.name)}, out, formats, _say)
     except _errors() as exc:
         _fail(exc)
 
