@@ -137,8 +137,8 @@ def run(
     label: LabelOpt = None,
 ) -> None:
     """Simulate a scenario: print a summary per loan, borrower and lender, and why defaults happen;
-    --out writes result.json and report.html (--format csv: loans.csv, borrowers.csv, lenders.csv, system.csv,
-    fan.csv, curves.csv beside them). Every run is recorded in the run store (see
+    --out writes result.json and report.html (and with --format csv the results as tables beside them: loans.csv,
+    borrowers.csv, lenders.csv, system.csv, fan.csv, ...). Every run is recorded in the run store (see
     `margincall runs`)."""
     import contextlib
     import signal

@@ -101,7 +101,7 @@ FormatOpt = Annotated[
     Optional[list[str]],
     typer.Option("--format", callback=_formats, metavar="csv|parquet",
                  help="Also write the results as tables (one row per loan, borrower, ...) into --out: csv, parquet or "
-                      "csv,parquet; repeatable. Parquet needs pyarrow (pip install 'margincall[parquet]')."),
+                      "csv,parquet; repeatable. Parquet needs pyarrow (margincall's 'parquet' extra)."),
 ]
 
 
