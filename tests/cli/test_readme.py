@@ -34,6 +34,10 @@ WRITES_JSON = {"run": "result.json", "stress": "stress.json", "reverse": "revers
                "sensitivities": "sensitivities.json", "debt-service": "debt-service.json", "calibrate": "calibration.json",
                "explain": "explain.json"}
 SLOW = {"reverse", "size"}  # searches of 10-25 s on 2 cores: run in CI through the slow marker
+# the tables `--format csv` writes beside the JSON, by command
+TABLES = {"run": ("loans", "borrowers", "lenders", "system", "fan", "curves", "loss_distribution", "called_together"),
+          "stress": ("loans", "borrowers", "lenders"), "sweep": ("loans", "borrowers"),
+          "sensitivities": ("sensitivities", "debt_service"), "size": ("curve",), "reverse": ("curve",)}
 
 
 def _blocks(kind: str) -> list[str]:
@@ -307,6 +311,32 @@ def _serve(argv: list[str], workdir: Path) -> None:
             server.wait(timeout=20)
 
 
+def _check_tables(argv: list[str], workdir: Path) -> None:
+    """`--format csv`: each table is a CSV beside the JSON that pandas reads; a run's loans.csv has
+    one row per loan with result.json's numbers and their standard errors, its fan.csv is long."""
+    import pandas as pd
+
+    folder = workdir / (_option(argv, "--out", "-o") or "answer")
+    tables = {name: pd.read_csv(folder / f"{name}.csv") for name in TABLES[argv[1]]}
+    assert all(len(t) > 0 for t in tables.values())
+    if argv[1] != "run":
+        return
+    data = _json(workdir, argv)
+    loans = tables["loans"]
+    assert list(loans.columns[:6]) == ["loan", "borrower", "lender", "secured", "principal", "limit"]
+    assert list(loans["loan"]) == list(data["loans"])
+    for column in ("p_margin_call", "p_default", "expected_loss"):
+        se = f"{column}_se"
+        assert list(loans.columns).index(se) == list(loans.columns).index(column) + 1
+        assert list(loans[column]) == pytest.approx([loan[column] for loan in data["loans"].values()], rel=1e-12)
+        assert list(loans[se]) == pytest.approx([loan[se] for loan in data["loans"].values()], rel=1e-12)
+    assert list(tables["borrowers"]["borrower"]) == list(data["borrowers"])
+    assert list(tables["lenders"]["lender"]) == list(data["lenders"])
+    fan = tables["fan"]
+    assert list(fan.columns) == ["scope", "who", "quantity", "day", "date", "quantile", "value"] if data["start_date"] else \
+        ["scope", "who", "quantity", "day", "quantile", "value"]
+
+
 CHECKS: dict[str, Callable[[subprocess.CompletedProcess, list[str], Path], None]] = {
     "token": _check_token,
     "run": _check_run, "check": _check_check, "schema": _check_schema, "stress": _check_stress,
@@ -342,6 +372,8 @@ def test_readme_command(argv: list[str], workdir: Path, request: pytest.FixtureR
     assert out.returncode == 0, f"`{' '.join(small)}` exited {out.returncode}:\n{out.stderr[-3000:]}"
     assert "Traceback" not in out.stderr + out.stdout
     CHECKS[argv[1]](out, small, workdir)
+    if _option(small, "--format"):
+        _check_tables(small, workdir)
 
 
 def test_the_readme_has_examples_of_every_command() -> None:
@@ -376,6 +408,19 @@ def test_synopses_and_inline_commands_name_real_options() -> None:
         helps.setdefault(command, _help(command))
         for option in ("--paths", "--seed", "--out"):
             assert option in helps[command], f"`margincall {command}` has no {option}"
+
+
+def test_the_python_example_runs_from_any_folder(tmp_path: Path) -> None:
+    """The ```python block, as written but at a small path count, in a folder without the
+    repository's files: the built-in scenario by name, its DataFrame, result.json."""
+    (block,) = _blocks("python")
+    code = re.sub(r"simulate\((.*)paths=[\d_]+", r"simulate(\1paths=1_000", block)
+    assert code != block, "the example's simulate(..., paths=N) is made small here"
+    code += "\nassert list(loans['loan']) == list(result.loans) and 'p_margin_call_se' in loans.columns\n"
+    out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=600, cwd=tmp_path,
+                         env=os.environ.copy())
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "±" in out.stdout and (tmp_path / "result.json").is_file()
 
 
 def test_the_scenario_examples_are_valid(tmp_path: Path) -> None:

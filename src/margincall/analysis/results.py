@@ -13,7 +13,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -54,6 +54,9 @@ from margincall.engine.outputs import (
     Indicators,
 )
 from margincall.model.scenario import Scenario
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FAN_PROBS = np.array([0.05, 0.25, 0.5, 0.75, 0.95])
 FAN_KEYS = ("p5", "p25", "p50", "p75", "p95")
@@ -234,6 +237,20 @@ class SimulationResult:
         path = Path(path)
         path.write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n", encoding="utf-8")
         return path
+
+    def to_frame(self, table: str = "loans") -> pd.DataFrame:
+        """A pandas DataFrame of the result: `loans` (one row per loan, each metric with its SE),
+        `borrowers`, `lenders`, `system`, `fan` (quantiles by day, long) or `curves` (by day, long).
+        See `margincall.analysis.frames`."""
+        from margincall.analysis.frames import result_frame
+
+        return result_frame(self, table)
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """Every table of `to_frame`, by name (what `--format csv` writes)."""
+        from margincall.analysis.frames import RESULT_TABLES, result_frame
+
+        return {name: result_frame(self, name) for name in RESULT_TABLES}
 
 
 def _day_quantiles(counts: np.ndarray) -> dict[str, float | None]:

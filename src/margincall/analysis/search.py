@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from dataclasses import field as dataclass_field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -36,6 +36,9 @@ from margincall.analysis.stress import select_assets
 from margincall.analysis.variants import field_value, with_values
 from margincall.errors import MarginCallError, ScenarioError
 from margincall.model.scenario import Scenario
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Z_BAND = 2.0  # the confidence band uses metric ± Z_BAND standard errors
 
@@ -234,6 +237,13 @@ class SearchResult:
         elif self.field.endswith(".principal"):
             out["principal"] = self.value
         return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """The points searched (`curve`), one row each: the value tried, the target's
+        metric there ± SE, whether it meets the target and whether it is the answer."""
+        from margincall.analysis.frames import search_frame
+
+        return search_frame(self)
 
 
 Step = Callable[[CurvePoint], None]
@@ -580,6 +590,12 @@ class FirstCall:
             "method": self.method,
             "events": [e._asdict() for e in self.events],
         }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: the loan, the event, the shock found and each asset's move."""
+        from margincall.analysis.frames import search_frame
+
+        return search_frame(self)
 
 
 def deterministic(scenario: Scenario) -> Scenario:

@@ -26,7 +26,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -40,6 +40,9 @@ from margincall.engine.lower import EngineInputs, lower
 from margincall.engine.outputs import AB_LAR, AL_LOSS, N_AB, N_AL, Amounts, Indicators
 from margincall.errors import ScenarioError
 from margincall.model.scenario import Scenario
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 HEADLINE_LOAN = ("p_margin_call", "p_default", "expected_loss")
 HEADLINE_BORROWER = ("p_default", "p_cascade", "expected_liquidity_used")
@@ -165,6 +168,16 @@ class SensitivityReport:
             "notes": list(self.notes),
             "debt_service": [asdict(d) for d in self.debt_service],
         }
+
+    def to_frame(self, table: str = "sensitivities") -> pd.DataFrame:
+        """`sensitivities`: one row per (bump, metric), the change on each side ± SE and the swing;
+        `debt_service`: one row per loan."""
+        from margincall.analysis.frames import sensitivities_frame
+
+        return sensitivities_frame(self, table)
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        return {name: self.to_frame(name) for name in ("sensitivities", "debt_service")}
 
 
 # -- bumps ----------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ import importlib.resources
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -42,6 +42,9 @@ from margincall.analysis.simulate import simulate
 from margincall.analysis.variants import field_value, with_values
 from margincall.errors import InputFileError, ScenarioError
 from margincall.model.scenario import Scenario
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CLASS_SELECTORS = ("*", "*public", "*private")
 LOAN_SELECTORS = ("*", "*secured", "*unsecured")
@@ -126,6 +129,18 @@ class StressRun:
             }
             out[name] = entry
         return out
+
+    def to_frame(self, table: str = "loans") -> pd.DataFrame:
+        """One row per (run, loan), (run, borrower) or (run, lender) (`table`): `run` is "base" or
+        the stress's name; the columns of `SimulationResult.to_frame`."""
+        from margincall.analysis.frames import stress_frame
+
+        return stress_frame(self, table)
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        from margincall.analysis.frames import STRESS_TABLES, stress_frame
+
+        return {name: stress_frame(self, name) for name in STRESS_TABLES}
 
 
 def _summary(result: SimulationResult) -> dict[str, Any]:

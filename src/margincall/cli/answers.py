@@ -15,7 +15,18 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from margincall.cli.options import DbOpt, LabelOpt, StoreOpt, bounded, finite, paths_option, seed_option
+from margincall.cli.options import (
+    DbOpt,
+    FormatOpt,
+    LabelOpt,
+    StoreOpt,
+    bounded,
+    finite,
+    paths_option,
+    require_out,
+    seed_option,
+    write_tables,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -168,6 +179,7 @@ def stress(
     paths: Annotated[int, _paths_opt("default 50,000")] = 50_000,
     seed: SeedOpt = 0,
     out: Annotated[Optional[Path], _out_opt("stress.json (and report.html with a stress section)")] = None,
+    formats: FormatOpt = None,
     threads: ThreadsOpt = None,
     db: DbOpt = None,
     store: StoreOpt = True,
@@ -189,6 +201,7 @@ def stress(
                 s = load_stress(name)
                 _say(f"{s.id or '-':4s} {s.name}: {s.description}")
             return
+        require_out(formats, out)
         loaded = _main()._read(scenario)
         model = loaded.scenario
         chosen = load_stresses(names or None)
@@ -221,6 +234,7 @@ def stress(
             out.mkdir(parents=True, exist_ok=True)
             _say(f"wrote {_write_json(out / 'stress.json', run.to_dict())}")
             _say(f"wrote {_stress_report(run, model, loaded.text, out)}")
+            write_tables(run.frames(), out, formats, _say)
     except KeyboardInterrupt:
         _interrupted(recording)
     except _errors() as exc:
@@ -339,6 +353,7 @@ def reverse(
     paths: Annotated[int, _paths_opt("default 20,000")] = 20_000,
     seed: SeedOpt = 0,
     out: Annotated[Optional[Path], _out_opt("reverse.json")] = None,
+    formats: FormatOpt = None,
     threads: ThreadsOpt = None,
     trace: Annotated[int, typer.Option("--trace", min=0, callback=bounded("trace_paths"),
                                        help="Print the events of this many paths at the shock found.")] = 3,
@@ -351,6 +366,7 @@ def reverse(
 
     recording = False
     try:
+        require_out(formats, out)
         loaded = _main()._read(scenario)
         model = loaded.scenario
         weights = parse_direction(model, assets)
@@ -374,6 +390,7 @@ def reverse(
                 _print_events(fc.events, "the deterministic path at that shock")
                 if out is not None:
                     _say(f"wrote {_write_json(out / 'reverse.json', fc.to_dict())}")
+                    write_tables({"first_call": fc.to_frame()}, out, formats, _say)
                 return
             step = _step_printer(_metric_name(target), lambda x: f"shock {x:+.3%}")
             _err().print(f"searching along {direction} with {paths:,} paths a step (seed {seed}, common random numbers)", highlight=False)
@@ -396,6 +413,7 @@ def reverse(
             _print_events(result.events, f"{len({e.path for e in result.events})} paths with the target's event")
             if out is not None:
                 _say(f"wrote {_write_json(out / 'reverse.json', result.to_dict())}")
+                write_tables({"curve": result.to_frame()}, out, formats, _say)
     except KeyboardInterrupt:
         _interrupted(recording)
     except _errors() as exc:
@@ -450,6 +468,7 @@ def size(
     paths: Annotated[int, _paths_opt("default 20,000")] = 20_000,
     seed: SeedOpt = 0,
     out: Annotated[Optional[Path], _out_opt("size.json")] = None,
+    formats: FormatOpt = None,
     threads: ThreadsOpt = None,
     db: DbOpt = None,
     store: StoreOpt = True,
@@ -460,6 +479,7 @@ def size(
 
     recording = False
     try:
+        require_out(formats, out)
         loaded = _main()._read(scenario)
         model = loaded.scenario
         if field is None:
@@ -494,6 +514,7 @@ def size(
             _say_notes(result.note, result.se_note)
             if out is not None:
                 _say(f"wrote {_write_json(out / 'size.json', result.to_dict())}")
+                write_tables({"curve": result.to_frame()}, out, formats, _say)
     except KeyboardInterrupt:
         _interrupted(recording)
     except _errors() as exc:
@@ -516,6 +537,7 @@ def sensitivities(
                      "cure (cure LTV); repeat; default: all but cure."),
     ] = None,
     out: Annotated[Optional[Path], _out_opt("sensitivities.json and sensitivities.html (tornado charts and the table)")] = None,
+    formats: FormatOpt = None,
     threads: ThreadsOpt = None,
     db: DbOpt = None,
     store: StoreOpt = True,
@@ -527,6 +549,7 @@ def sensitivities(
 
     recording = False
     try:
+        require_out(formats, out)
         loaded = _main()._read(scenario)
         model = loaded.scenario
         with _recorded("sensitivities", loaded, seed=seed, paths=paths, store=store, db=db, label=label,
@@ -551,6 +574,7 @@ def sensitivities(
 
                 _say(f"wrote {_write_json(out / 'sensitivities.json', report.to_dict())}")
                 _say(f"wrote {write_sensitivity_report(report, model, out / 'sensitivities.html', metric=metric)}")
+                write_tables(report.frames(), out, formats, _say)
     except KeyboardInterrupt:
         _interrupted(recording)
     except _errors() as exc:
@@ -615,6 +639,7 @@ def debt_service_command(
                                         "a pool of one asset is in closed form).")] = 200_000,
     seed: SeedOpt = 0,
     out: Annotated[Optional[Path], _out_opt("debt-service.json")] = None,
+    formats: FormatOpt = None,
 ) -> None:
     """For each loan, the collateral growth a year that pays its interest, and the probability that the collateral beats it."""
     from dataclasses import asdict
@@ -622,6 +647,7 @@ def debt_service_command(
     from margincall.analysis.sensitivities import debt_service
 
     try:
+        require_out(formats, out)
         model = _main()._load(scenario)
         rows = debt_service(model, seed=seed, draws=paths)
         _console().print(debt_service_table(rows, model.currency))
@@ -629,6 +655,9 @@ def debt_service_command(
         if out is not None:
             data = {"scenario": model.name, "currency": model.currency, "draws": paths, "seed": seed, "debt_service": [asdict(d) for d in rows]}
             _say(f"wrote {_write_json(out / 'debt-service.json', data)}")
+            from margincall.analysis.frames import debt_service_frame
+
+            write_tables({"debt_service": debt_service_frame(rows, model.currency, scenario=model.name)}, out, formats, _say)
     except _errors() as exc:
         _fail(exc)
 

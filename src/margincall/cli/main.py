@@ -12,8 +12,18 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from margincall._version import __version__
-from margincall.cli.options import DbOpt, LabelOpt, StoreOpt, TraceOpt, paths_option, seed_option
 from margincall.cli.console import terminal
+from margincall.cli.options import (
+    DbOpt,
+    FormatOpt,
+    LabelOpt,
+    StoreOpt,
+    TraceOpt,
+    paths_option,
+    require_out,
+    seed_option,
+    write_tables,
+)
 from margincall.cli.scale import SchedulerOpt, WorkersOpt
 from margincall.errors import MarginCallError
 from margincall.model.limits import LimitError
@@ -109,6 +119,7 @@ def run(
     paths: PathsOpt = 100_000,
     seed: SeedOpt = 0,
     out: OutOpt = None,
+    formats: FormatOpt = None,
     threads: ThreadsOpt = None,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
@@ -126,7 +137,8 @@ def run(
     label: LabelOpt = None,
 ) -> None:
     """Simulate a scenario: print a summary per loan, borrower and lender, and why defaults happen;
-    --out writes result.json and report.html. Every run is recorded in the run store (see
+    --out writes result.json and report.html (and with --format csv the results as tables beside them: loans.csv,
+    borrowers.csv, lenders.csv, system.csv, fan.csv, ...). Every run is recorded in the run store (see
     `margincall runs`)."""
     import contextlib
     import signal
@@ -140,6 +152,7 @@ def run(
     signal.signal(signal.SIGTERM, _terminate_as_interrupt)  # a killed run is recorded as failed
     recording = False
     try:
+        require_out(formats, out)
         loaded = _read(scenario)
         model, text = loaded.scenario, loaded.text
         if out is not None:
@@ -186,6 +199,7 @@ def run(
 
             console.print(f"wrote {result.write_json(out / 'result.json')}")
             console.print(f"wrote {write_report(result, model, out / 'report.html', scenario_text=text)}")
+            write_tables(result.frames(), out, formats, lambda line: console.print(line, highlight=False))
     except KeyboardInterrupt:
         err_console.print("interrupted: the run is recorded as failed" if recording else "interrupted")
         raise typer.Exit(130) from None

@@ -84,3 +84,40 @@ StoreOpt = Annotated[bool, typer.Option("--store/--no-store", help="Record the r
 TraceOpt = Annotated[
     int, typer.Option("--trace", min=0, callback=bounded("trace_paths"), help="Also print the event log of the first N paths.")
 ]
+
+
+def _formats(values: list[str] | None) -> list[str]:
+    if not values:
+        return []
+    from margincall.analysis.frames import FrameFormatError, parse_formats
+
+    try:
+        return parse_formats(values)
+    except FrameFormatError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+FormatOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--format", callback=_formats, metavar="csv|parquet",
+                 help="Also write the results as tables (one row per loan, borrower, ...) into --out: csv, parquet or "
+                      "csv,parquet; repeatable. Parquet needs pyarrow (margincall's 'parquet' extra)."),
+]
+
+
+def require_out(formats: list[str] | None, out: object | None) -> None:
+    """`--format` writes files into `--out`: without a folder it is an error (before anything runs)."""
+    if formats and out is None:
+        from margincall.errors import MarginCallError
+
+        raise MarginCallError(f"--format {','.join(formats)} writes tables into a folder: give --out FOLDER as well")
+
+
+def write_tables(frames: dict[str, Any], out: Any, formats: list[str] | None, say: Callable[[str], None]) -> None:
+    """Each table in each format asked for, next to the JSON in `out`; one 'wrote' line each."""
+    if not formats:
+        return
+    from margincall.analysis.frames import write_frames
+
+    for path in write_frames(frames, out, formats):
+        say(f"wrote {path}")

@@ -14,7 +14,17 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from margincall.cli.options import DbOpt, LabelOpt, StoreOpt, bounded, paths_option, seed_option
+from margincall.cli.options import (
+    DbOpt,
+    FormatOpt,
+    LabelOpt,
+    StoreOpt,
+    bounded,
+    paths_option,
+    require_out,
+    seed_option,
+    write_tables,
+)
 
 WorkersOpt = Annotated[
     Optional[int],
@@ -111,6 +121,7 @@ def sweep(
     paths: Annotated[int, paths_option("per point")] = 20_000,
     seed: Annotated[int, seed_option("Random seed, the same at every point (common random numbers).")] = 0,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder to write sweep.csv and sweep.json into (created if needed).")] = None,
+    formats: FormatOpt = None,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="Threads for a run in this process (default: all cores).")] = None,
@@ -127,6 +138,7 @@ def sweep(
 
     recording = False
     try:
+        require_out(formats, out)
         loaded = _read(scenario)
         model = loaded.scenario
         n_points = len(sweep_grid(model, sets))  # every spec and point checked before anything runs
@@ -150,6 +162,10 @@ def sweep(
         if out is not None:
             for path in write_sweep(rows, out):
                 console.print(f"wrote {path}")
+            from margincall.analysis.frames import SWEEP_TABLES, sweep_frame
+
+            frames = {name: sweep_frame(rows, name, currency=model.currency) for name in SWEEP_TABLES}
+            write_tables(frames, out, formats, lambda line: console.print(line, highlight=False))
     except KeyboardInterrupt:
         err_console.print("interrupted: the sweep is recorded as failed" if recording else "interrupted")
         raise typer.Exit(130) from None
