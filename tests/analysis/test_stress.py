@@ -201,3 +201,23 @@ def test_all_stresses_on_the_default_scenario():
         assert stressed_b.p_default - base_b.p_default > 4 * math.hypot(stressed_b.p_default_se, base_b.p_default_se), name
     assert data["s10-pledge-spiral"]["stress"]["id"] == "S10"
     assert yaml.safe_load(yaml.safe_dump(data["s06-ipo-delay-lender-pullback"]["stress"]))["changes"]
+
+
+def test_a_spread_shock_past_the_horizon_keeps_the_days_within_it():
+    """S4 spreads its fall over many days; on a 63-day scenario only the first days apply, at the
+    same daily log move, and the variant validates."""
+    scenario = margincall.parse_scenario(
+        "horizon_days: 63\nassets:\n  acme: {kind: public, value: 100.0, volatility: 0.3, adv: 1.0e+6}\n"
+        "borrower: {cash: 10.0}\nloans:\n  l: {principal: 40.0, rate: 0.05, term_days: 63, collateral: {acme: 1.0},"
+        " margin_call_ltv: 0.6, cure_ltv: 0.5, cure_days: 2, liquidation_ltv: 0.8}\n", default_name="short")
+    stress = load_stress("S4")
+    applied = apply_stress(scenario, stress)
+    spread = [s for s in stress.shocks if s.day + s.over_days - 1 > 63]
+    assert spread, "S4 has a shock longer than 63 days"
+    added = applied.scenario.shocks[len(scenario.shocks):]
+    for original in spread:
+        for shock in (s for s in added if s.day == original.day and s.over_days != original.over_days):
+            assert shock.day + shock.over_days - 1 == 63
+            daily = math.log1p(original.change) / original.over_days
+            assert math.log1p(shock.change) / shock.over_days == pytest.approx(daily, rel=1e-12)
+    assert any("only the days within it apply" in note for note in applied.notes)

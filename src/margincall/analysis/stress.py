@@ -28,6 +28,7 @@ numbers) and the differences between runs are the stresses' effect, not noise.
 from __future__ import annotations
 
 import importlib.resources
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -280,12 +281,18 @@ def apply_stress(scenario: Scenario, stress: Stress) -> AppliedStress:
             notes.append(f"shock on '{shock.asset}' on day {shock.day} skipped: after the scenario's horizon ({horizon} days)")
             continue
         last = shock.day + shock.over_days - 1
+        # a move spread evenly in log over its days: past the horizon, only the days within it apply
+        days = min(shock.over_days, horizon - shock.day + 1)
+        change = shock.change
+        if days < shock.over_days and change > -1.0:
+            change = math.expm1(math.log1p(change) * days / shock.over_days)
         for asset_id in targets:
-            new_shocks.append({"day": shock.day, "asset": asset_id, "change": shock.change, "over_days": shock.over_days})
-            span = f"day {shock.day}" if shock.over_days == 1 else f"days {shock.day}-{last}"
-            changes.append(f"{asset_id} {shock.change:+.1%} ({span})")
+            new_shocks.append({"day": shock.day, "asset": asset_id, "change": change, "over_days": days})
+            span = f"day {shock.day}" if days == 1 else f"days {shock.day}-{shock.day + days - 1}"
+            changes.append(f"{asset_id} {change:+.1%} ({span})")
         if last > horizon:
-            notes.append(f"shock on '{shock.asset}' runs past the horizon ({horizon} days): only the days within it apply")
+            notes.append(f"shock on '{shock.asset}' runs past the horizon ({horizon} days): only the days within it "
+                         f"apply ({shock.change:+.1%} over {shock.over_days} days becomes {change:+.1%} over {days})")
 
     values: dict[str, Any] = {}
     if new_shocks:
