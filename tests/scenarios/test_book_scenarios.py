@@ -322,3 +322,26 @@ def test_lenders_selling_order_orders_losses_with_noise() -> None:
     fast, now, later = (result.lenders[n] for n in ("fast-block", "market-now", "market-later"))
     assert now.expected_loss - fast.expected_loss > Z * _sigma(now.expected_loss_se, fast.expected_loss_se)
     assert later.expected_loss - now.expected_loss > Z * _sigma(later.expected_loss_se, now.expected_loss_se)
+
+
+# -- the questions work on a book ------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_stress_on_a_book_names_each_borrower_in_its_currency(tmp_path: Path) -> None:
+    """`margincall stress pledge-spiral`: a row per borrower ("borrower ID"), money in CNY, and
+    stress.json with every borrower, lender and the system (it once failed on `result.borrower`)."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "margincall.cli.main", "stress", "pledge-spiral", "--stress", "S9", "--paths", "500",
+         "--no-store", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "borrower a-controlling" in done.stdout and "CNY" in done.stdout and "USD" not in done.stdout
+    data = json.loads((tmp_path / "stress.json").read_text(encoding="utf-8"))
+    for entry in data.values():
+        assert len(entry["borrowers"]) == 20 and len(entry["lenders"]) == 3 and "borrowers_in_default" in entry["system"]
