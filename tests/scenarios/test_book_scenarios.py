@@ -345,3 +345,26 @@ def test_stress_on_a_book_names_each_borrower_in_its_currency(tmp_path: Path) ->
     data = json.loads((tmp_path / "stress.json").read_text(encoding="utf-8"))
     for entry in data.values():
         assert len(entry["borrowers"]) == 20 and len(entry["lenders"]) == 3 and "borrowers_in_default" in entry["system"]
+
+
+@pytest.mark.slow
+def test_archegos_report_orders_the_lenders_losses(tmp_path: Path) -> None:
+    """The run report's lenders' loss chart lists the brokers by expected loss: the four that waited a
+    day first, then the prompt market sellers, then the two block sellers (Morgan Stanley last)."""
+    import json
+    import re
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "margincall.cli.main", "run", "archegos-2021", "--paths", "4000", "--seed", "3",
+         "--no-store", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    start = html.find('"fig-system-lenders",')  # the chart's data follow its div id in Plotly.newPlot
+    assert start >= 0, "the report has no lenders' loss chart"
+    names = json.loads("[" + re.search(r'"x":\[(.*?)\]', html[start:]).group(1) + "]")  # type: ignore[union-attr]
+    assert set(names[:4]) == {"Credit Suisse", "Nomura", "UBS", "MUFG"}
+    assert names[4:] == ["Deutsche Bank / Wells Fargo / Mizuho", "Goldman Sachs", "Morgan Stanley"]
