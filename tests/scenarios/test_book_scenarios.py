@@ -368,3 +368,26 @@ def test_archegos_report_orders_the_lenders_losses(tmp_path: Path) -> None:
     names = json.loads("[" + re.search(r'"x":\[(.*?)\]', html[start:]).group(1) + "]")  # type: ignore[union-attr]
     assert set(names[:4]) == {"Credit Suisse", "Nomura", "UBS", "MUFG"}
     assert names[4:] == ["Deutsche Bank / Wells Fargo / Mizuho", "Goldman Sachs", "Morgan Stanley"]
+
+
+def test_size_search_range_reads_a_books_holdings() -> None:
+    """`margincall size` on a book: the default range of a principal is up to the call level times
+    the pool's lending value, from the borrower's holding in units at the day-0 price."""
+    from margincall.analysis.search import default_range
+
+    scenario = margincall.load_scenario("pledge-spiral")
+    low, high = default_range(scenario, "loans.a-controlling-pledge.principal")
+    assert high == pytest.approx(0.7407 * 0.7 * 3.0e8 * 10.0, rel=1e-12) and low == pytest.approx(high / 100.0)
+
+
+def test_sweep_on_a_book_keeps_every_borrower(tmp_path: Path) -> None:
+    """`margincall sweep` on a book: each point keeps every borrower; sweep.csv has their columns."""
+    from margincall.analysis.sweep import sweep, write_sweep
+
+    scenario = margincall.load_scenario("pledge-spiral")
+    rows = sweep(scenario, ["loans.a-controlling-pledge.principal=1.0e9,1.2e9"], paths=256, seed=1)
+    assert [len(row.borrowers) for row in rows] == [20, 20]
+    assert "borrower" not in rows[0].to_dict() and len(rows[0].to_dict()["borrowers"]) == 20
+    csv_path, _ = write_sweep(rows, tmp_path)
+    header = csv_path.read_text(encoding="utf-8").splitlines()[0].split(",")
+    assert "a-controlling.p_default" in header and "d-holder-5.p_cascade" in header
