@@ -21,9 +21,11 @@ DEFAULT_SCENARIO = "softbank-openai"
 
 
 def builtin_scenarios() -> list[str]:
-    """Names of the scenarios shipped with margincall."""
+    """Names of the scenarios shipped with margincall: the default first (what the service's editor
+    opens), then the others in name order."""
     files = importlib.resources.files("margincall.scenarios")
-    return sorted(p.name.removesuffix(".yaml") for p in files.iterdir() if p.name.endswith(".yaml"))
+    names = sorted(p.name.removesuffix(".yaml") for p in files.iterdir() if p.name.endswith(".yaml"))
+    return sorted(names, key=lambda name: name != DEFAULT_SCENARIO)
 
 
 def builtin_scenario_text(name: str = DEFAULT_SCENARIO) -> str:

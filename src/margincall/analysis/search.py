@@ -713,7 +713,10 @@ def default_range(scenario: Scenario, path: str) -> tuple[float, float]:
         name = parts[2]
         if name == "principal":
             if loan.secured and loan.margin_call_ltv:
-                lending = sum(f * scenario.assets[a].value * (1.0 - loan.accepted_haircuts.get(a, 0.0)) for a, f in (loan.collateral or {}).items())
+                book = scenario.book()
+                held = book.holdings[book.loan_borrower[parts[1]]]
+                lending = sum(f * held.get(a, 0.0) * book.prices[a] * (1.0 - loan.accepted_haircuts.get(a, 0.0))
+                              for a, f in (loan.collateral or {}).items())
                 top = loan.margin_call_ltv * lending
                 return (top / 100.0, top)
             return (loan.principal / 100.0, loan.principal * 10.0)

@@ -145,9 +145,11 @@ class StressRun:
 
 
 def _summary(result: SimulationResult) -> dict[str, Any]:
+    """A run's figures in stress.json: per loan, borrower and lender, and for the system (a one-borrower
+    book also keeps its `borrower` key)."""
     data = result.to_dict()
-    keep = ("scenario", "paths", "seed", "horizon_days", "currency", "version", "loans", "borrower")
-    return {key: data[key] for key in keep}
+    keep = ("scenario", "paths", "seed", "horizon_days", "currency", "version", "loans", "borrower", "borrowers", "lenders", "system")
+    return {key: data[key] for key in keep if key in data}
 
 
 # -- the library ----------------------------------------------------------------------------------
@@ -450,7 +452,8 @@ def run_stresses(
 
 
 def stress_rows(run: StressRun) -> list[dict[str, Any]]:
-    """One row per (run, loan) and one per (run, borrower): the numbers of the stress table."""
+    """One row per (run, loan) and one per (run, borrower): the numbers of the stress table. A borrower's
+    row is "borrower" in a one-borrower book, "borrower ID" in a book of several."""
     rows: list[dict[str, Any]] = []
     for name, result in {"base": run.base, **run.results}.items():
         for loan_id, r in result.loans.items():
@@ -461,13 +464,13 @@ def stress_rows(run: StressRun) -> list[dict[str, Any]]:
                 "expected_loss": r.expected_loss, "expected_loss_se": r.expected_loss_se,
                 "loss_var_99": r.loss_var_99,
             })
-        b = result.borrower
-        rows.append({
-            "run": name, "who": "borrower",
-            "p_default": b.p_default, "p_default_se": b.p_default_se,
-            "liquidity_at_risk_95": b.liquidity_at_risk_95,
-            "p_cascade": b.p_cascade, "p_cascade_se": b.p_cascade_se,
-        })
+        for borrower_id, b in result.borrowers.items():
+            rows.append({
+                "run": name, "who": "borrower" if len(result.borrowers) == 1 else f"borrower {borrower_id}",
+                "p_default": b.p_default, "p_default_se": b.p_default_se,
+                "liquidity_at_risk_95": b.liquidity_at_risk_95,
+                "p_cascade": b.p_cascade, "p_cascade_se": b.p_cascade_se,
+            })
     return rows
 
 

@@ -57,10 +57,22 @@ class SweepRow:
 
     values: dict[str, Number]
     loans: dict[str, LoanResult]
-    borrower: BorrowerResult
+    borrowers: dict[str, BorrowerResult]
+
+    @property
+    def borrower(self) -> BorrowerResult:
+        """The borrower of a one-borrower book."""
+        if len(self.borrowers) != 1:
+            raise AttributeError(f"the book has {len(self.borrowers)} borrowers; use row.borrowers[id]")
+        return next(iter(self.borrowers.values()))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"values": dict(self.values), "loans": {k: asdict(v) for k, v in self.loans.items()}, "borrower": asdict(self.borrower)}
+        """As result.json: `borrowers` by id, and `borrower` too in a one-borrower book."""
+        out: dict[str, Any] = {"values": dict(self.values), "loans": {k: asdict(v) for k, v in self.loans.items()},
+                               "borrowers": {k: asdict(v) for k, v in self.borrowers.items()}}
+        if len(self.borrowers) == 1:
+            out["borrower"] = asdict(self.borrower)
+        return out
 
 
 def _problem(spec: str, where: str, what: str) -> ScenarioError:
@@ -203,19 +215,21 @@ def sweep(
         result = run(variant, paths=paths, seed=seed)
         if result.seed != seed or result.paths != paths:
             raise SimulationError(f"the sweep's runner ran seed {result.seed} with {result.paths} paths, not seed {seed} with {paths}")
-        rows.append(SweepRow(values=values, loans=result.loans, borrower=result.borrower))
+        rows.append(SweepRow(values=values, loans=result.loans, borrowers=result.borrowers))
         if progress is not None:
             progress(k + 1, len(points))
     return rows
 
 
 def sweep_csv_header(rows: Sequence[SweepRow]) -> list[str]:
-    """Columns of sweep.csv: the paths set, then `loan.metric` per loan, then `borrower.metric`."""
+    """Columns of sweep.csv: the paths set, then `loan.metric` per loan, then `borrower.metric` (in a
+    book of several borrowers, `BORROWER-ID.metric` per borrower)."""
     if not rows:
         return []
     first = rows[0]
     loans = [f"{loan}.{name}" for loan in first.loans for name in CSV_LOAN_FIELDS]
-    return [*first.values, *loans, *(f"borrower.{name}" for name in CSV_BORROWER_FIELDS)]
+    who = ["borrower"] if len(first.borrowers) == 1 else list(first.borrowers)
+    return [*first.values, *loans, *(f"{b}.{name}" for b in who for name in CSV_BORROWER_FIELDS)]
 
 
 def write_sweep_csv(rows: Sequence[SweepRow], path: str | Path) -> Path:
@@ -226,13 +240,14 @@ def write_sweep_csv(rows: Sequence[SweepRow], path: str | Path) -> Path:
         writer.writerow(sweep_csv_header(rows))
         for row in rows:
             loans = [getattr(result, name) for result in row.loans.values() for name in CSV_LOAN_FIELDS]
-            borrower = [getattr(row.borrower, name) for name in CSV_BORROWER_FIELDS]
+            borrower = [getattr(result, name) for result in row.borrowers.values() for name in CSV_BORROWER_FIELDS]
             writer.writerow([*row.values.values(), *loans, *borrower])
     return path
 
 
 def write_sweep_json(rows: Sequence[SweepRow], path: str | Path) -> Path:
-    """A list of rows, each {"values", "loans", "borrower"} with the objects of result.json."""
+    """A list of rows, each {"values", "loans", "borrowers"} (and "borrower" in a one-borrower book) with
+    the objects of result.json."""
     path = Path(path)
     path.write_text(json.dumps([row.to_dict() for row in rows], indent=2, allow_nan=False) + "\n", encoding="utf-8")
     return path

@@ -152,10 +152,10 @@ def _prob(p: float | None, se: float | None = None) -> str:
     return f"{p:.2%}" if se is None else f"{p:.2%} ± {se:.2%}"
 
 
-def _money(x: float | None, se: float | None = None) -> str:
+def _money(x: float | None, se: float | None = None, currency: str = "USD") -> str:
     from margincall.cli.render import money
 
-    return money(x) if se is None else f"{money(x)} ± {money(se)}"
+    return money(x, currency) if se is None else f"{money(x, currency)} ± {money(se, currency)}"
 
 
 def _metric(metric: str, value: float | None, se: float | None = None) -> str:
@@ -256,15 +256,15 @@ def stress_table(run: Any) -> Table:
         if first and last is not None:
             table.add_section()
         last = r["run"]
-        if r["who"] == "borrower":
-            table.add_row("", "borrower", "", _prob(r["p_default"], r["p_default_se"]), "", "",
-                          _money(r["liquidity_at_risk_95"]), _prob(r["p_cascade"], r["p_cascade_se"]))
+        if r["who"] == "borrower" or r["who"].startswith("borrower "):
+            table.add_row("", r["who"], "", _prob(r["p_default"], r["p_default_se"]), "", "",
+                          _money(r["liquidity_at_risk_95"], currency=cur), _prob(r["p_cascade"], r["p_cascade_se"]))
         else:
             table.add_row(
                 short.get(r["run"], r["run"]) if first else "", r["who"],
                 _prob(r["p_margin_call"], r["p_margin_call_se"]) if r["p_margin_call"] is not None else "unsecured",
-                _prob(r["p_default"], r["p_default_se"]), _money(r["expected_loss"], r["expected_loss_se"]),
-                _money(r["loss_var_99"]), "", "",
+                _prob(r["p_default"], r["p_default_se"]), _money(r["expected_loss"], r["expected_loss_se"], cur),
+                _money(r["loss_var_99"], currency=cur), "", "",
             )
     return table
 

@@ -157,7 +157,8 @@ def sweep(
                 )
             first = rows[0].to_dict()
             rec.complete({"sets": list(sets), "points": [row.to_dict() for row in rows]},
-                         headline={"loans": first["loans"], "borrower": first["borrower"]})
+                         headline={"loans": first["loans"], "borrower": first["borrower"]} if "borrower" in first
+                         else {"loans": first["loans"], "borrowers": first["borrowers"]})
         console.print(sweep_table(rows, scenario=model.name or scenario, paths=paths, seed=seed, currency=model.currency))
         if out is not None:
             for path in write_sweep(rows, out):
