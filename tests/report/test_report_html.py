@@ -303,3 +303,18 @@ def test_contagion_chart_of_a_book_counts_borrowers_in_default() -> None:
     bars = graphs["fig-system-contagion"]["data"][0]
     assert sum(bars["y"]) == pytest.approx(1.0, abs=1e-3)  # P(k borrowers in default) over k = 0, 1, 2
     assert bars["x"][0] == 0 and len(bars["x"]) <= len(result.borrowers) + 1
+
+
+def test_a_large_book_charts_its_riskiest_members_and_stays_under_2_mb() -> None:
+    scenario = margincall.load_scenario("pledge-spiral")
+    result = margincall.simulate(scenario, paths=1024, seed=5)
+    html = render_report(result, scenario)
+    assert len(html.encode("utf-8")) < 2_000_000
+    sections = re.findall(r'<section id="loan-\d+" class="loan">\s*<h2>Loan ([^<]+)</h2>', html)
+    assert len(sections) == 5 < len(result.loans)
+    by_risk = sorted(result.loans, key=lambda k: (-result.loans[k].expected_loss, -result.loans[k].p_default,
+                                                  -result.loans[k].p_margin_call))
+    assert set(sections) == set(by_risk[:5])
+    assert "the 5 loans of the largest expected loss" in html and f"of {len(result.loans)}" in html
+    headline = html[html.index("<h2>The scenario in words</h2>"):html.index('<section id="loan-1"')]
+    assert all(loan_id in headline for loan_id in result.loans)  # every loan is in the headline table

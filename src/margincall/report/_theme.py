@@ -26,7 +26,7 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 RUN_COLORS = ("#1d2733", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22",
               "#17becf", "#393b79", "#ad494a", "#637939", "#7b4173", "#e7ba52", "#3182bd", "#b5cf6b")
 GRID = "#e5e9ef"
-MAX_POINTS = 160  # points of a daily curve: about one every 7 pixels of a chart
+MAX_POINTS = 120  # points of a daily curve: about one every 9 pixels of a chart
 
 THEME = go.layout.Template(
     layout={

@@ -107,15 +107,18 @@ def render_report(
     written_at = written_at or dt.datetime.now(dt.UTC)
     cur = result.currency
     axis = TimeAxis(scenario.start_date)
+    shown_loans = _most_at_risk({k: (r.expected_loss, r.p_default, r.p_margin_call) for k, r in result.loans.items()})
     loans = [
         _loan_view(index, loan_id, loan_result, scenario, result, axis, case)
-        for index, (loan_id, loan_result) in enumerate(result.loans.items())
+        for index, (loan_id, loan_result) in enumerate(result.loans.items()) if loan_id in shown_loans
     ]
     book = scenario.book()
+    shown_borrowers = _most_at_risk({k: (b.p_default, b.expected_sold_value, b.liquidity_at_risk_99) for k, b in result.borrowers.items()})
     borrowers = [
         _borrower_view(index, borrower_id, r, scenario, result, axis, case)
-        for index, (borrower_id, r) in enumerate(result.borrowers.items())
+        for index, (borrower_id, r) in enumerate(result.borrowers.items()) if borrower_id in shown_borrowers
     ]
+    detail_note = _detail_note(len(result.loans), len(loans), len(result.borrowers), len(borrowers))
     system = result.system
     system_charts = [credit_charts.lenders_loss_chart(result.lenders, cur)]
     if len(result.borrowers) > 1:
@@ -127,7 +130,7 @@ def render_report(
         "result": result,
         "case": case,
         "words": describe(scenario),
-        "headline": replace(_headline(result), title=f"Headline — {case}") if case else _headline(result),
+        "headline": _headline(result, case, detail_note),
         "loans": loans,
         "borrowers": borrowers,
         "lenders": _lender_table(result, book, cur),
@@ -211,7 +214,7 @@ def _facts(result: SimulationResult, scenario: Scenario, written_at: dt.datetime
     return facts
 
 
-def _headline(result: SimulationResult) -> Table:
+def _headline(result: SimulationResult, case: str | None = None, detail_note: str = "") -> Table:
     cur = result.currency
     rows = [
         [loan_id, r.lender, money(r.principal, cur),
@@ -224,13 +227,36 @@ def _headline(result: SimulationResult) -> Table:
         label = "borrower" if len(result.borrowers) == 1 else f"borrower {borrower_id}"
         rows.append([label, "—", "—", "—", probability(b.p_default, b.p_default_se), "—", "—", "—", "—"])
     return Table(
-        title="Headline",
+        title=f"Headline — {case}" if case else "Headline",
         header=["", "lender", "principal", "P(margin call)", "P(default)", "P(loss)", "expected loss",
                 "loss VaR 99%", "loss ES 99%"],
         rows=rows,
         note=f"Probabilities: share of the {result.paths:,} paths on which the event happens at least once within the "
-             "horizon, ± one standard error sqrt(p(1 − p)/paths). Means ± their standard error.",
+             "horizon, ± one standard error sqrt(p(1 − p)/paths). Means ± their standard error."
+             + (f" {detail_note}" if detail_note else ""),
     )
+
+
+DETAIL_LIMIT = 5  # loans, and borrowers, given a section of charts each; the headline table lists all
+
+
+def _most_at_risk(keys: dict[str, tuple[float, ...]], limit: int = DETAIL_LIMIT) -> set[str]:
+    """The ids of the `limit` entities with the largest risk keys (compared in order); all when fewer."""
+    ranked = sorted(keys, key=lambda k: tuple(-v for v in keys[k]))
+    return set(ranked[:limit])
+
+
+def _detail_note(loans: int, shown_loans: int, borrowers: int, shown_borrowers: int) -> str:
+    """What the headline table says when a large book's sections cover only its riskiest members."""
+    parts = []
+    if shown_loans < loans:
+        parts.append(f"the {shown_loans} loans of the largest expected loss (then P(default), P(call)) of {loans}")
+    if shown_borrowers < borrowers:
+        parts.append(f"the {shown_borrowers} borrowers of the largest P(default) (then value sold) of {borrowers}")
+    if not parts:
+        return ""
+    return ("Every loan and borrower is in this table and in result.json; the sections below chart "
+            + " and ".join(parts) + ", to keep the page small.")
 
 
 def _loan_view(index: int, loan_id: str, r: LoanResult, scenario: Scenario, result: SimulationResult,
