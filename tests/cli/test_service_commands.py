@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-
+import os
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -60,4 +60,24 @@ def test_monitor_bad_input_exits_2(tmp_path):
     result = runner.invoke(app, ["monitor", str(DATA / "single.yaml"), "--marks", str(marks), "--no-store", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "line 2, column value" in result.output
     missing = runner.invoke(app, ["monitor", str(DATA / "single.yaml"), "--marks", str(tmp_path / "none.csv"), "--no-store"])
-    assert missing.exit_code == 2 and "cannot be read" in missing.output
+    assert missing.exit_code == 2 and "none.csv: not found" in missing.output
+
+
+def test_monitor_reads_marks_as_a_regular_file_only(tmp_path, monkeypatch):
+    """The marks go through the one reader of user files: a FIFO does not block, /dev/zero does
+    not fill memory, a file over the prices bound is refused before it is read."""
+    fifo = tmp_path / "marks.fifo"
+    os.mkfifo(fifo)
+    for marks, needle in ((fifo, "named pipe (FIFO)"), (Path("/dev/zero"), "character device")):
+        result = runner.invoke(app, ["monitor", str(DATA / "single.yaml"), "--marks", str(marks), "--no-store", "--out", str(tmp_path)])
+        assert result.exit_code == 2, result.output
+        assert needle in result.output and "Traceback" not in result.output
+    big = tmp_path / "big.csv"
+    big.write_text("date,asset,value\n" + "2026-11-30,acme,70\n" * 100, encoding="utf-8")
+    monkeypatch.setenv("MARGINCALL_MAX_PRICES_BYTES", "1000")
+    result = runner.invoke(app, ["monitor", str(DATA / "single.yaml"), "--marks", str(big), "--no-store", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "MARGINCALL_MAX_PRICES_BYTES" in result.output
+    monkeypatch.setenv("MARGINCALL_MAX_PRICES_BYTES", "lots")
+    result = runner.invoke(app, ["monitor", str(DATA / "single.yaml"), "--marks", str(big), "--no-store", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "MARGINCALL_MAX_PRICES_BYTES='lots'" in result.output
+    assert not (tmp_path / "monitor.json").exists()

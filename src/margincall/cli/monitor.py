@@ -36,17 +36,17 @@ def monitor(
     """Today's LTV, headroom to the call and liquidation levels (in % and daily σ), open calls, what
     falls due in 30 days, and P(call) and P(default) within 1, 5 and 20 trading days, per loan."""
     from margincall.analysis.daily import daily_monitor
+    from margincall.analysis.files import read_text
     from margincall.analysis.marks import MarksError, read_marks
     from margincall.cli.main import _fail, _load, console, err_console
     from margincall.errors import MarginCallError
+    from margincall.model.limits import LimitError
     from margincall.store import StoreError
 
     try:
         model = _load(scenario)
-        try:
-            text = marks.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise MarksError(f"{marks}: cannot be read ({exc.__class__.__name__}); give a UTF-8 CSV file") from None
+        # the one reader of user files: a FIFO or /dev/zero is refused, the size is bounded before reading
+        text = read_text(marks, bound="prices_bytes")
         date = None
         if as_of is not None:
             try:
@@ -78,7 +78,7 @@ def monitor(
             with open_store(db) as run_store:
                 record = run_store.monitors.record(data["scenario"], report.as_of, data, data["alerts"])
                 console.print(f"stored as monitoring {record.id} in {run_store.url}", highlight=False)
-    except (MarginCallError, StoreError, OSError) as exc:
+    except (MarginCallError, LimitError, StoreError, OSError) as exc:
         _fail(exc)
 
 
