@@ -81,3 +81,37 @@ def test_monitor_reads_marks_as_a_regular_file_only(tmp_path, monkeypatch):
     result = runner.invoke(app, ["monitor", str(DATA / "single.yaml"), "--marks", str(big), "--no-store", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "MARGINCALL_MAX_PRICES_BYTES='lots'" in result.output
     assert not (tmp_path / "monitor.json").exists()
+
+
+def test_serve_refuses_bad_settings_before_it_starts(tmp_path, monkeypatch):
+    """A bad store, scheduler address or setting is one `error:` line and exit 2 before the
+    server starts (not a traceback from uvicorn's start-up); the damaged store is left as it was."""
+    damaged = tmp_path / "runs.db"
+    damaged.write_bytes(b"not a database, but the user's data")
+    cases = [
+        (["--db", "foo://bar"], "is a 'foo' database"),
+        (["--db", str(damaged)], "is not a SQLite database"),
+        (["--db", str(tmp_path / "ok.db"), "--scheduler", "notaurl"], "lacks a host and a port"),
+    ]
+    for args, needle in cases:
+        result = runner.invoke(app, ["serve", "--port", "0", *args])
+        assert result.exit_code == 2, result.output
+        assert needle in result.output and result.output.startswith("error:"), result.output
+    assert damaged.read_bytes() == b"not a database, but the user's data"
+    monkeypatch.setenv("MARGINCALL_MAX_PATHS", "lots")
+    result = runner.invoke(app, ["serve", "--port", "0", "--db", str(tmp_path / "ok.db")])
+    assert result.exit_code == 2 and "MARGINCALL_MAX_PATHS: Input should be a valid integer" in result.output
+    assert "'lots'" in result.output
+
+
+def test_monitor_opens_the_store_before_simulating(tmp_path):
+    """As `run` does: a damaged store is exit 2 before anything is simulated or written."""
+    marks = tmp_path / "marks.csv"
+    marks.write_text("date,asset,value\n2026-11-30,acme,70\n2026-11-30,co,40\n", encoding="utf-8")
+    damaged = tmp_path / "runs.db"
+    damaged.write_text("hello\n", encoding="utf-8")
+    result = runner.invoke(app, ["monitor", str(DATA / "single.yaml"), "--marks", str(marks), "--db", str(damaged),
+                                 "--out", str(tmp_path / "out"), "--paths", "64"])
+    assert result.exit_code == 2 and "is not a SQLite database" in result.output, result.output
+    assert "simulating" not in result.output and not (tmp_path / "out" / "monitor.json").exists()
+    assert damaged.read_text(encoding="utf-8") == "hello\n"
