@@ -93,10 +93,17 @@ def execute(spec: JobSpec, progress: Progress) -> dict[str, Any]:
     scenario = load(spec.scenario_name, spec.scenario_text)
     o, paths, seed, threads = spec.options, spec.paths, spec.seed, spec.threads
     if spec.kind == "run":
+        from margincall.analysis.finite import first_nonfinite
         from margincall.analysis.simulate import simulate
+        from margincall.errors import SimulationError
 
-        return _finite(simulate(scenario, paths=paths, seed=seed, threads=threads, antithetic=bool(o.get("antithetic")),
-                                progress=lambda done, total: progress(done, total)).to_dict())
+        data = simulate(scenario, paths=paths, seed=seed, threads=threads, antithetic=bool(o.get("antithetic")),
+                        progress=lambda done, total: progress(done, total)).to_dict()
+        where = first_nonfinite(data)
+        if where is not None:  # as `margincall run`: NaN or infinity is not an answer, not a null either
+            raise SimulationError(f"the simulation produced a number that is not finite at {'.'.join(where)}: the scenario's "
+                                  "values are beyond what the model can take; check them (POST /scenarios/validate)")
+        return _finite(data)
     if spec.kind == "stress":
         return _stress(scenario, spec, progress)
     if spec.kind == "sweep":
