@@ -102,6 +102,14 @@ def summarise(kind: str, result: dict[str, Any]) -> list[SummaryTable]:
                  f"{_m(r['metric'].rsplit('.', 1)[-1], r['change'])} ± {_m(r['metric'].rsplit('.', 1)[-1], r['se'])}"]
                 for r in result.get("sensitivities", [])]
         return [SummaryTable("Sensitivities (change for the bump ± SE)", ["bump", "metric", "base", "change"], rows)]
+    if kind == "explain":
+        causes = SummaryTable(f"First causes of default — P(a borrower defaults) {_p(result.get('p_default'))} over "
+                              f"{result.get('paths', 0):,} paths, seed {result.get('seed')}", ["cause", "share of defaulting paths"],
+                              [[str(k).replace("_", " "), _p(v)] for k, v in (result.get("causes") or {}).items()])
+        stories = [SummaryTable(f"{s.get('title')} (path {s.get('path')}): {s.get('why')}", ["day", "date", "what happened"],
+                                [[str(line.get("day")), str(line.get("date") or "-"), str(line.get("text"))] for line in s.get("lines", [])])
+                   for s in result.get("stories", []) if isinstance(s, dict)]
+        return [causes, *stories]
     if kind == "monitor":
         rows = [[loan_id, _p(r.get("ltv")), _p(r.get("headroom_call")), _p(r.get("p_call_5d")), _p(r.get("p_default_5d"))]
                 for loan_id, r in result.get("loans", {}).items()]
