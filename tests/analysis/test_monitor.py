@@ -308,3 +308,16 @@ def test_the_built_in_scenario_with_its_gauge():
     today, _notes = scenario_from_today(scenario, book, horizon_days=20)
     assert today.assets["nasdaq-100"].value is None and today.assets["nasdaq-100"].price == 20_000.0
     assert today.assets["arm"].value == 380e9
+
+
+def test_an_open_call_is_noted_as_restarting_in_the_simulation():
+    """The short simulation starts from today's marks, not from the covenant's state: an open
+    call's cure period starts again there, and the report says so (with the call's deadline)."""
+    marks = [Mark("acme", dt.date(2026, 1, 5), 100.0, "value"), Mark("beta", dt.date(2026, 1, 5), 40.0, "value"),
+             Mark("acme", dt.date(2026, 1, 14), 50.0, "value"), Mark("acme", dt.date(2026, 1, 23), 52.0, "value")]
+    report = daily_monitor(_scenario(), marks, as_of=dt.date(2026, 1, 23), paths=128, seed=1)
+    (call,) = report.calls
+    assert call.loan == "l1" and call.overdue
+    notes = [n for n in report.to_dict()["notes"] if n.startswith("l1:")]
+    assert notes == ["l1: the call open since 2026-01-14 (cure by 2026-01-21, overdue) starts again in the simulation "
+                     "with a full cure period, so its P(default) may be understated"]
