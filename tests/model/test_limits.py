@@ -145,3 +145,22 @@ def test_the_horizon_and_amount_bounds_are_raised_by_their_variables(monkeypatch
     assert scenario.horizon == 30_000 and scenario.borrower.cash_flows[0].amount == -3e15
     schema = Scenario.model_json_schema()  # the schema states the defaults
     assert {"maximum": 25_200, "minimum": 1, "type": "integer"} in schema["properties"]["horizon_days"]["anyOf"]
+
+
+@pytest.mark.parametrize(
+    ("key", "env", "entries"),
+    [
+        ("borrowers", "MARGINCALL_MAX_BORROWERS", {f"b{i}": {"cash": 1.0} for i in range(4)}),
+        ("lenders", "MARGINCALL_MAX_LENDERS", {f"k{i}": {} for i in range(4)}),
+        ("correlation", "MARGINCALL_MAX_CORRELATIONS", [["a0", "a0", 0.5]] * 4),
+    ],
+)
+def test_the_other_count_bounds(monkeypatch: pytest.MonkeyPatch, key: str, env: str, entries: object) -> None:
+    from margincall.model.problems import count_problems
+
+    data = {**_scenario_data(), key: entries}
+    monkeypatch.setenv(env, "3")
+    ((loc, message),) = count_problems(data)
+    assert loc == (key,) and f"{env}=4" in message
+    monkeypatch.setenv(env, "4")
+    assert count_problems(data) == []
