@@ -156,11 +156,25 @@ def test_the_horizon_and_amount_bounds_are_raised_by_their_variables(monkeypatch
     ],
 )
 def test_the_other_count_bounds(monkeypatch: pytest.MonkeyPatch, key: str, env: str, entries: object) -> None:
-    from margincall.model.problems import count_problems
+    from margincall.model.problems import bound_problems
 
     data = {**_scenario_data(), key: entries}
     monkeypatch.setenv(env, "3")
-    ((loc, message),) = count_problems(data)
+    ((loc, message),) = bound_problems(data)
     assert loc == (key,) and f"{env}=4" in message
     monkeypatch.setenv(env, "4")
-    assert count_problems(data) == []
+    assert bound_problems(data) == []
+
+
+def test_a_loans_lender_and_borrower_labels_are_ids_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In the shorthand a loan's lender label becomes a lender's id: its length is bounded like one."""
+    from margincall.model.problems import bound_problems
+
+    data = _scenario_data()
+    data["loans"]["l0"]["lender"] = "x" * 201
+    data["loans"]["l0"]["borrower"] = "y" * 300
+    problems = dict(bound_problems(data))
+    assert "MARGINCALL_MAX_NAME_CHARS=201" in problems[("loans", "l0", "lender")]
+    assert "MARGINCALL_MAX_NAME_CHARS=300" in problems[("loans", "l0", "borrower")]
+    monkeypatch.setenv("MARGINCALL_MAX_NAME_CHARS", "300")
+    assert bound_problems(data) == []
