@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -84,8 +85,8 @@ def test_monitor_reads_marks_as_a_regular_file_only(tmp_path, monkeypatch):
 
 
 def test_serve_refuses_bad_settings_before_it_starts(tmp_path, monkeypatch):
-    """A bad store, scheduler address or setting is one `error:` line and exit 2 before the
-    server starts (not a traceback from uvicorn's start-up); the damaged store is left as it was."""
+    """A bad store, a malformed or unreachable scheduler or a bad setting is one `error:` line and
+    exit 2 before the server starts (not a traceback from uvicorn's start-up); the damaged store is left as it was."""
     damaged = tmp_path / "runs.db"
     damaged.write_bytes(b"not a database, but the user's data")
     cases = [
@@ -98,6 +99,12 @@ def test_serve_refuses_bad_settings_before_it_starts(tmp_path, monkeypatch):
         assert result.exit_code == 2, result.output
         assert needle in result.output and result.output.startswith("error:"), result.output
     assert damaged.read_bytes() == b"not a database, but the user's data"
+    with socket.socket() as probe:  # a port with nothing listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("MARGINCALL_DASK_TIMEOUT", "1")
+    result = runner.invoke(app, ["serve", "--port", "0", "--db", str(tmp_path / "ok.db"), "--scheduler", f"tcp://127.0.0.1:{port}"])
+    assert result.exit_code == 2 and "cannot reach the Dask scheduler" in result.output and "within 1 s" in result.output
     monkeypatch.setenv("MARGINCALL_MAX_PATHS", "lots")
     result = runner.invoke(app, ["serve", "--port", "0", "--db", str(tmp_path / "ok.db")])
     assert result.exit_code == 2 and "MARGINCALL_MAX_PATHS: Input should be a valid integer" in result.output

@@ -77,9 +77,19 @@ def _preflight(settings: Any) -> None:
     from margincall.store import open_store
 
     if settings.scheduler is not None:
-        from margincall.distributed._dask import check_scheduler_address
+        from distributed import Client
 
-        check_scheduler_address(settings.scheduler)
+        from margincall.distributed._dask import check_scheduler_address
+        from margincall.errors import MarginCallError
+        from margincall.model.limits import limits
+
+        address = check_scheduler_address(settings.scheduler)
+        wait_s = limits().dask_timeout_s
+        try:
+            Client(address, timeout=wait_s, set_as_default=False).close()
+        except (OSError, TimeoutError) as exc:
+            raise MarginCallError(f"cannot reach the Dask scheduler at {address} within {wait_s:g} s ({exc.__class__.__name__}): "
+                                  "start it, or give its address with --scheduler; MARGINCALL_DASK_TIMEOUT waits longer") from None
     with open_store(settings.db):
         pass
 
