@@ -264,3 +264,60 @@ def test_short_horizon_call_probability_matches_first_passage():
     data = report.to_dict()
     assert data["loans"]["l"]["p_call_20d"] == probabilities["p_call_20d"]
     assert data["as_of"] == "2026-02-02" and data["alerts"][0]["raised_at"] == report.computed_at.isoformat()
+
+
+GAUGE = {**BOOK, "assets": {**BOOK["assets"], "index": {"kind": "public", "price": 1000.0, "volatility": 0.2, "adv": 1e9}},
+         "correlation": [*BOOK["correlation"], ["index", "acme", 0.6]], "market_access": {"asset": "index", "max_drawdown": 0.35}}
+
+
+def test_a_market_gauge_that_is_not_held():
+    """An asset with a price and no value (a market gauge, as the built-in scenario's Nasdaq-100)
+    is held by nobody: it takes price marks, leaves every pool as by hand (the numbers of
+    `test_ltv_and_headroom_by_hand`), and starts today's simulation at its mark with no holding."""
+    scenario = _scenario(GAUGE)
+    as_of = dt.date(2026, 1, 16)
+    marks = [Mark("acme", as_of, 80.0, "value"), Mark("beta", dt.date(2026, 1, 14), 40.0, "value"), Mark("index", as_of, 900.0)]
+    book = book_today(scenario, marks, as_of)
+    assert book.prices["index"] == 900.0
+    loan = book.loans["l1"]
+    assert loan.pool_value == pytest.approx(100.0) and loan.lending_value == pytest.approx(88.0)
+    assert loan.ltv == pytest.approx(40.072 / 88.0, rel=1e-12)
+    today, _notes = scenario_from_today(scenario, book, horizon_days=20)
+    assert today.assets["index"].price == 900.0 and today.assets["index"].value is None
+    assert today.assets["acme"].value == 80.0
+    with pytest.raises(MarksError, match="holds no index: give its price"):
+        book_today(scenario, [*marks, Mark("index", as_of, 9e5, "value")], as_of)
+    report = daily_monitor(scenario, marks, as_of=as_of, paths=256, seed=3, rules=["headroom<10%"])
+    data = report.to_dict()
+    assert data["loans"]["l1"]["ltv"] == loan.ltv and 0.0 <= data["loans"]["l1"]["p_call_20d"] <= 1.0
+    assert math.isfinite(data["loans"]["l1"]["p_default_20d"])
+
+
+def test_the_built_in_scenario_with_its_gauge():
+    """The built-in scenario's Nasdaq-100 (a price, no value) is marked by price; its loans'
+    LTVs are those of the value marks of OpenAI and Arm."""
+    scenario = margincall.load_scenario("softbank-openai")
+    assert scenario.assets["nasdaq-100"].value is None
+    as_of = dt.date(2026, 7, 15)
+    marks = [Mark("openai", dt.date(2026, 7, 10), 90e9, "value"), Mark("arm", as_of, 380e9, "value"),
+             Mark("nasdaq-100", as_of, 20_000.0)]
+    book = book_today(scenario, marks, as_of)
+    assert book.prices["nasdaq-100"] == 20_000.0
+    for loan_id, loan in book.loans.items():
+        assert loan.ltv is None or (math.isfinite(loan.ltv) and loan.ltv > 0.0), loan_id
+    today, _notes = scenario_from_today(scenario, book, horizon_days=20)
+    assert today.assets["nasdaq-100"].value is None and today.assets["nasdaq-100"].price == 20_000.0
+    assert today.assets["arm"].value == 380e9
+
+
+def test_an_open_call_is_noted_as_restarting_in_the_simulation():
+    """The short simulation starts from today's marks, not from the covenant's state: an open
+    call's cure period starts again there, and the report says so (with the call's deadline)."""
+    marks = [Mark("acme", dt.date(2026, 1, 5), 100.0, "value"), Mark("beta", dt.date(2026, 1, 5), 40.0, "value"),
+             Mark("acme", dt.date(2026, 1, 14), 50.0, "value"), Mark("acme", dt.date(2026, 1, 23), 52.0, "value")]
+    report = daily_monitor(_scenario(), marks, as_of=dt.date(2026, 1, 23), paths=128, seed=1)
+    (call,) = report.calls
+    assert call.loan == "l1" and call.overdue
+    notes = [n for n in report.to_dict()["notes"] if n.startswith("l1:")]
+    assert notes == ["l1: the call open since 2026-01-14 (cure by 2026-01-21, overdue) starts again in the simulation "
+                     "with a full cure period, so its P(default) may be understated"]

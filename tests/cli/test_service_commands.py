@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-
+import os
+import socket
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -60,4 +61,64 @@ def test_monitor_bad_input_exits_2(tmp_path):
     result = runner.invoke(app, ["monitor", str(DATA / "single.yaml"), "--marks", str(marks), "--no-store", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "line 2, column value" in result.output
     missing = runner.invoke(app, ["monitor", str(DATA / "single.yaml"), "--marks", str(tmp_path / "none.csv"), "--no-store"])
-    assert missing.exit_code == 2 and "cannot be read" in missing.output
+    assert missing.exit_code == 2 and "none.csv: not found" in missing.output
+
+
+def test_monitor_reads_marks_as_a_regular_file_only(tmp_path, monkeypatch):
+    """The marks go through the one reader of user files: a FIFO does not block, /dev/zero does
+    not fill memory, a file over the prices bound is refused before it is read."""
+    fifo = tmp_path / "marks.fifo"
+    os.mkfifo(fifo)
+    for marks, needle in ((fifo, "named pipe (FIFO)"), (Path("/dev/zero"), "character device")):
+        result = runner.invoke(app, ["monitor", str(DATA / "single.yaml"), "--marks", str(marks), "--no-store", "--out", str(tmp_path)])
+        assert result.exit_code == 2, result.output
+        assert needle in result.output and "Traceback" not in result.output
+    big = tmp_path / "big.csv"
+    big.write_text("date,asset,value\n" + "2026-11-30,acme,70\n" * 100, encoding="utf-8")
+    monkeypatch.setenv("MARGINCALL_MAX_PRICES_BYTES", "1000")
+    result = runner.invoke(app, ["monitor", str(DATA / "single.yaml"), "--marks", str(big), "--no-store", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "MARGINCALL_MAX_PRICES_BYTES" in result.output
+    monkeypatch.setenv("MARGINCALL_MAX_PRICES_BYTES", "lots")
+    result = runner.invoke(app, ["monitor", str(DATA / "single.yaml"), "--marks", str(big), "--no-store", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "MARGINCALL_MAX_PRICES_BYTES='lots'" in result.output
+    assert not (tmp_path / "monitor.json").exists()
+
+
+def test_serve_refuses_bad_settings_before_it_starts(tmp_path, monkeypatch):
+    """A bad store, a malformed or unreachable scheduler or a bad setting is one `error:` line and
+    exit 2 before the server starts (not a traceback from uvicorn's start-up); the damaged store is left as it was."""
+    damaged = tmp_path / "runs.db"
+    damaged.write_bytes(b"not a database, but the user's data")
+    cases = [
+        (["--db", "foo://bar"], "is a 'foo' database"),
+        (["--db", str(damaged)], "is not a SQLite database"),
+        (["--db", str(tmp_path / "ok.db"), "--scheduler", "notaurl"], "lacks a host and a port"),
+    ]
+    for args, needle in cases:
+        result = runner.invoke(app, ["serve", "--port", "0", *args])
+        assert result.exit_code == 2, result.output
+        assert needle in result.output and result.output.startswith("error:"), result.output
+    assert damaged.read_bytes() == b"not a database, but the user's data"
+    with socket.socket() as probe:  # a port with nothing listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("MARGINCALL_DASK_TIMEOUT", "1")
+    result = runner.invoke(app, ["serve", "--port", "0", "--db", str(tmp_path / "ok.db"), "--scheduler", f"tcp://127.0.0.1:{port}"])
+    assert result.exit_code == 2 and "cannot reach the Dask scheduler" in result.output and "within 1 s" in result.output
+    monkeypatch.setenv("MARGINCALL_MAX_PATHS", "lots")
+    result = runner.invoke(app, ["serve", "--port", "0", "--db", str(tmp_path / "ok.db")])
+    assert result.exit_code == 2 and "MARGINCALL_MAX_PATHS: Input should be a valid integer" in result.output
+    assert "'lots'" in result.output
+
+
+def test_monitor_opens_the_store_before_simulating(tmp_path):
+    """As `run` does: a damaged store is exit 2 before anything is simulated or written."""
+    marks = tmp_path / "marks.csv"
+    marks.write_text("date,asset,value\n2026-11-30,acme,70\n2026-11-30,co,40\n", encoding="utf-8")
+    damaged = tmp_path / "runs.db"
+    damaged.write_text("hello\n", encoding="utf-8")
+    result = runner.invoke(app, ["monitor", str(DATA / "single.yaml"), "--marks", str(marks), "--db", str(damaged),
+                                 "--out", str(tmp_path / "out"), "--paths", "64"])
+    assert result.exit_code == 2 and "is not a SQLite database" in result.output, result.output
+    assert "simulating" not in result.output and not (tmp_path / "out" / "monitor.json").exists()
+    assert damaged.read_text(encoding="utf-8") == "hello\n"

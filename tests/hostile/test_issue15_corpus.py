@@ -136,7 +136,8 @@ def test_huge_day_counts(tmp_path: Path, old: str, new: str, where: str) -> None
 @pytest.mark.parametrize("value", ["1000000000", str(2**70)], ids=["1e9", "2**70"])
 def test_term_days_beyond_the_horizon_bound(tmp_path: Path, value: str) -> None:
     """Only check is run: a run would try to allocate gigabytes."""
-    assert_clean_error(cli("check", write(tmp_path, sub("term_days: 504", f"term_days: {value}"))), "loans.acme-loan.term_days")
+    assert_clean_error(cli("check", write(tmp_path, sub("term_days: 504", f"term_days: {value}"))), "loans.acme-loan.term_days",
+                       "MARGINCALL_MAX_HORIZON_DAYS")
 
 
 def test_nan_drift_without_store_or_out_is_not_an_answer(tmp_path: Path) -> None:
@@ -441,7 +442,8 @@ def test_reverse_shock_spread_past_the_horizon(tmp_path: Path) -> None:
 
 def test_horizon_of_ten_million_days(tmp_path: Path) -> None:
     """Only check is run: a run would take hours."""
-    assert_clean_error(cli("check", write(tmp_path, sub("horizon_days: 252", "horizon_days: 10000000"))), "horizon_days")
+    assert_clean_error(cli("check", write(tmp_path, sub("horizon_days: 252", "horizon_days: 10000000"))), "horizon_days",
+                       "above the bound of 25,200 trading days", "MARGINCALL_MAX_HORIZON_DAYS=10000000")
 
 
 def _start_run(path: Path, *args: str) -> subprocess.Popen[str]:

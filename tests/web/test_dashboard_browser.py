@@ -97,6 +97,7 @@ def test_run_from_the_editor(page, live, tmp_path):
     page.click("#validate-button")
     page.locator('.field[data-key="assets.acme.volatility"] .field-error').wait_for(state="visible")
     assert "not a number" in page.locator('.field[data-key="assets.acme.volatility"] .field-error').inner_text()
+    assert error.is_visible() and "below margin_call_ltv" in error.inner_text()  # every bad value at once
     volatility.fill("0.35")
     cure.locator("input").fill("0.5")
     page.fill("#editor-paths", "20000")

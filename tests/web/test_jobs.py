@@ -97,7 +97,30 @@ KINDS = [
      "tolerance": 5.0},
     {"kind": "sensitivities", "scenario": {"yaml": SCENARIO_TEXT}, "paths": 400, "block_paths": 100, "only": ["volatility"]},
     {"kind": "sweep", "scenario": {"yaml": SCENARIO_TEXT}, "paths": 300, "sets": ["loans.acme-loan.principal=40,55"]},
+    {"kind": "explain", "scenario": {"yaml": SCENARIO_TEXT}, "paths": 400},
 ]
+
+
+def test_explain_job_matches_the_command(service):
+    """An explain job's result is `margincall explain`'s (the same scenario, paths and seed), it is
+    recorded in the run store as an explain run, and its page shows the causes and the stories."""
+    from margincall.analysis.explain import explain
+    from margincall.store import open_store
+
+    client, tokens, db = service
+    h = tokens.header()
+    job = client.post("/runs", json={"kind": "explain", "scenario": {"yaml": SCENARIO_TEXT}, "paths": 500, "seed": 4}, headers=h)
+    assert job.status_code == 202, job.text
+    done = finished(client, job.json()["id"], h)
+    assert done["status"] == "complete", done["error"]
+    result = client.get(f"/runs/{done['id']}/result", headers=h).json()
+    assert result == explain(margincall.parse_scenario(SCENARIO_TEXT), paths=500, seed=4).to_dict()
+    assert result["stories"], "the scenario has defaults and losses: stories to tell"
+    with open_store(db) as store:
+        assert store.get_run(done["run_id"]).command == "explain"
+    page = client.get(f"/ui/runs/{done['id']}", headers=h).text
+    assert "First causes of default" in page and result["stories"][0]["title"] in page
+    assert [j["id"] for j in client.get("/runs", params={"kind": "explain"}, headers=h).json()["jobs"]] == [done["id"]]
 
 
 @pytest.mark.slow

@@ -44,3 +44,39 @@ def test_bad_marks_are_refused_with_the_line(service):
     for marks, alerts, words in cases:
         response = client.post("/monitor/marks", json={**base, "marks_csv": marks, "alerts": alerts}, headers=h)
         assert response.status_code == 422 and words in response.text, response.text
+
+
+GAUGE_MARKS = "date,asset,price,value\n2026-07-15,arm,,380e9\n2026-07-15,nasdaq-100,20000,\n2026-07-10,openai,,90e9\n"
+
+
+def test_the_built_in_scenario_and_its_market_gauge(service):
+    """The built-in scenario's Nasdaq-100 has a price and no value (a gauge nobody holds): marks
+    with its price are monitored, the overview shows the loans, the editor offers its volatility
+    and checks and runs an edit of it."""
+    client, tokens, _db = service
+    h = tokens.header()
+    body = {"scenario": {"builtin": "softbank-openai"}, "marks_csv": GAUGE_MARKS, "alerts": ["headroom<50%"], "paths": 200}
+    job = client.post("/monitor/marks", json=body, headers=h)
+    assert job.status_code == 202, job.text
+    done = finished(client, job.json()["id"], h)
+    assert done["status"] == "complete", done["error"]
+    state = client.get("/monitor/state", params={"scenario": "softbank-openai"}, headers=h)
+    assert state.status_code == 200, state.text
+    loans = state.json()["state"]["loans"]
+    assert set(loans) == {"openai-margin-loan", "arm-margin-loan", "bridge-loan"}
+    assert loans["arm-margin-loan"]["ltv"] > 0.0 and loans["bridge-loan"]["ltv"] is None
+    overview = client.get("/ui/", params={"scenario": "softbank-openai"}, headers=h)
+    assert overview.status_code == 200 and "openai-margin-loan" in overview.text and "headroom&lt;50%" in overview.text
+    editor = client.get("/ui/editor", params={"scenario": "builtin:softbank-openai"}, headers=h)
+    assert editor.status_code == 200 and 'name="assets.nasdaq-100.volatility"' in editor.text
+    edit = {"scenario": "builtin:softbank-openai", "changes": {"assets.nasdaq-100.volatility": "25%"}, "paths": 64}
+    checked = client.post("/ui/editor/check", json=edit, headers=h)
+    assert checked.json() == {"valid": True, "errors": {}, "general": []}
+    bad = client.post("/ui/editor/check", json={**edit, "changes": {"assets.nasdaq-100.volatility": "-1"}}, headers=h)
+    assert bad.json()["valid"] is False and "assets.nasdaq-100.volatility" in bad.json()["errors"]
+    ran = client.post("/ui/editor/run", json=edit, headers=h)
+    assert ran.status_code == 202, ran.text
+    done = finished(client, ran.json()["job"]["id"], h)
+    assert done["status"] == "complete", done["error"]
+    page = client.get(f"/ui/runs/{done['id']}", headers=h)
+    assert page.status_code == 200 and "arm-margin-loan" in page.text

@@ -154,9 +154,14 @@ def daily_monitor(
                 row.pop(f"p_call_{h}d"), row.pop(f"p_call_{h}d_se")
         probabilities[loan_id] = row
     computed = now()
+    calls = open_calls(scenario, marks, as_of)
+    for call in calls:  # the simulation starts from today's marks, not from the covenant's state
+        notes.append(f"{call.loan}: the call open since {call.opened} (cure by {call.deadline}"
+                     f"{', overdue' if call.overdue else ''}) starts again in the simulation with a full cure period, "
+                     "so its P(default) may be understated")
     report = MonitorReport(
         scenario=scenario.name or "scenario", as_of=as_of, computed_at=computed, paths=result.paths, seed=seed,
-        currency=scenario.currency, book=book, probabilities=probabilities, calls=open_calls(scenario, marks, as_of),
+        currency=scenario.currency, book=book, probabilities=probabilities, calls=calls,
         due=due_within(scenario, as_of, DUE_CALENDAR_DAYS), alerts=[], notes=[*book.notes, *notes],
         pledges={loan_id: list(loan.collateral or {}) for loan_id, loan in scenario.loans.items()},
     )

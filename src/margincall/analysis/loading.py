@@ -150,6 +150,8 @@ def _describe(err: Any, root: yaml.Node | None) -> tuple[str, str]:
         message = _unknown_field_message(loc)
     elif kind == "missing":
         message = "required field is missing"
+    elif kind == "value_error":  # a validator's own sentence, which says what was given
+        message = message.removeprefix("Value error, ")
     elif "input" in err and kind not in ("missing",) and not isinstance(err["input"], dict | list):
         message = f"{message} (got {_short(repr(err['input']))})"
     return _where(loc, root), message

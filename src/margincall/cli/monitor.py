@@ -3,6 +3,7 @@ monitor.json and recorded in the store with any alert raised."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from pathlib import Path
@@ -36,17 +37,17 @@ def monitor(
     """Today's LTV, headroom to the call and liquidation levels (in % and daily σ), open calls, what
     falls due in 30 days, and P(call) and P(default) within 1, 5 and 20 trading days, per loan."""
     from margincall.analysis.daily import daily_monitor
+    from margincall.analysis.files import read_text
     from margincall.analysis.marks import MarksError, read_marks
     from margincall.cli.main import _fail, _load, console, err_console
     from margincall.errors import MarginCallError
+    from margincall.model.limits import LimitError
     from margincall.store import StoreError
 
     try:
         model = _load(scenario)
-        try:
-            text = marks.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise MarksError(f"{marks}: cannot be read ({exc.__class__.__name__}); give a UTF-8 CSV file") from None
+        # the one reader of user files: a FIFO or /dev/zero is refused, the size is bounded before reading
+        text = read_text(marks, bound="prices_bytes")
         date = None
         if as_of is not None:
             try:
@@ -54,31 +55,32 @@ def monitor(
             except ValueError:
                 raise MarksError(f"--as-of '{as_of}' is not a date; write YYYY-MM-DD") from None
         from margincall.cli.main import _progress
+        from margincall.store import open_store
 
-        with _progress() as bar:
-            task = bar.add_task("simulating", total=paths)
-            report = daily_monitor(model, read_marks(text, source=str(marks)), as_of=date, rules=alerts or [], paths=paths,
-                                   seed=seed, cash=cash, threads=threads,
-                                   progress=lambda done, total: bar.update(task, completed=done))
-        data = report.to_dict()
-        for table in monitor_tables(data):
-            console.print(table)
-        for note in data["notes"]:
-            console.print(f"note: {note}", highlight=False, markup=False)
-        for alert in data["alerts"]:
-            err_console.print(f"ALERT {alert['loan']}: {alert['rule']} (value {alert['value']:.4g}) at {alert['raised_at']}",
-                              highlight=False, markup=False)
-        out.mkdir(parents=True, exist_ok=True)
-        path = out / "monitor.json"
-        path.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-        console.print(f"wrote {path}")
-        if store:
-            from margincall.store import open_store
-
-            with open_store(db) as run_store:
+        with contextlib.ExitStack() as stack:
+            # the store is opened before simulating, as `run` does: a bad or damaged store fails first
+            run_store = stack.enter_context(open_store(db)) if store else None
+            with _progress() as bar:
+                task = bar.add_task("simulating", total=paths)
+                report = daily_monitor(model, read_marks(text, source=str(marks)), as_of=date, rules=alerts or [], paths=paths,
+                                       seed=seed, cash=cash, threads=threads,
+                                       progress=lambda done, total: bar.update(task, completed=done))
+            data = report.to_dict()
+            for table in monitor_tables(data):
+                console.print(table)
+            for note in data["notes"]:
+                console.print(f"note: {note}", highlight=False, markup=False)
+            for alert in data["alerts"]:
+                err_console.print(f"ALERT {alert['loan']}: {alert['rule']} (value {alert['value']:.4g}) at {alert['raised_at']}",
+                                  highlight=False, markup=False)
+            out.mkdir(parents=True, exist_ok=True)
+            path = out / "monitor.json"
+            path.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+            console.print(f"wrote {path}", highlight=False, markup=False)
+            if run_store is not None:
                 record = run_store.monitors.record(data["scenario"], report.as_of, data, data["alerts"])
-                console.print(f"stored as monitoring {record.id} in {run_store.url}", highlight=False)
-    except (MarginCallError, StoreError, OSError) as exc:
+                console.print(f"stored as monitoring {record.id} in {run_store.url}", highlight=False, markup=False)
+    except (MarginCallError, LimitError, StoreError, OSError) as exc:
         _fail(exc)
 
 

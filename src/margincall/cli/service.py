@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.table import Table
@@ -11,6 +11,7 @@ DbOpt = Annotated[
     Optional[str],
     typer.Option("--db", envvar="MARGINCALL_DB", help="Run store URL or SQLite file (default: the user's data folder)."),
 ]
+OPTIONS = ("db", "host", "port", "workers", "scheduler")  # the settings that `serve` takes as options
 token_app = typer.Typer(help="The service's tokens: create (shown once), list, revoke.", no_args_is_help=True)
 
 
@@ -34,6 +35,7 @@ def serve(
 
     from margincall.cli.main import _fail, err_console
     from margincall.errors import MarginCallError
+    from margincall.model.limits import LimitError
     from margincall.store import StoreError
 
     values = {k: v for k, v in {"db": db, "host": host, "port": port, "workers": workers, "scheduler": scheduler}.items()
@@ -44,14 +46,52 @@ def serve(
         from margincall.web import Settings, create_app
 
         settings = Settings(**values)
+        _preflight(settings)
         app = create_app(settings)
         err_console.print(f"margincall service at http://{settings.host}:{settings.port}/ui/ "
                           f"(a token: margincall token create --name NAME)", highlight=False)
         uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level, access_log=log_level == "debug")
     except ValidationError as exc:
-        _fail(ValueError("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())))
-    except (MarginCallError, StoreError, OSError) as exc:
+        _fail(ValueError("; ".join(_setting_problem(e) for e in exc.errors())))
+    except (MarginCallError, LimitError, StoreError, OSError) as exc:
         _fail(exc)
+
+
+def _setting_problem(error: Any) -> str:
+    """A bad setting named by its option or environment variable, with the value given."""
+    from margincall.web import Settings
+
+    message = error["msg"].removeprefix("Value error, ")
+    field = str(error["loc"][0]) if error.get("loc") else ""
+    if not field:
+        return message
+    option = f"--{field.replace('_', '-')} or " if field in OPTIONS else ""
+    given = "" if error["type"].startswith("value_error") else f" (got {error.get('input')!r})"
+    return f"{option}{Settings.variable(field)}: {message}{given}"
+
+
+def _preflight(settings: Any) -> None:
+    """What would otherwise fail inside the server's start-up, with a traceback from uvicorn: the
+    run store is opened (a bad URL, a damaged or foreign file) and the scheduler address checked,
+    before the server starts."""
+    from margincall.store import open_store
+
+    if settings.scheduler is not None:
+        from distributed import Client
+
+        from margincall.distributed._dask import check_scheduler_address
+        from margincall.errors import MarginCallError
+        from margincall.model.limits import limits
+
+        address = check_scheduler_address(settings.scheduler)
+        wait_s = limits().dask_timeout_s
+        try:
+            Client(address, timeout=wait_s, set_as_default=False).close()
+        except (OSError, TimeoutError) as exc:
+            raise MarginCallError(f"cannot reach the Dask scheduler at {address} within {wait_s:g} s ({exc.__class__.__name__}): "
+                                  "start it, or give its address with --scheduler; MARGINCALL_DASK_TIMEOUT waits longer") from None
+    with open_store(settings.db):
+        pass
 
 
 @token_app.command("create")

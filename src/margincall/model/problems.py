@@ -270,6 +270,12 @@ def bound_problems(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
         for key in part if isinstance(part, Mapping) else ():
             if isinstance(key, str) and (too_long := bounds.problem("name_chars", len(key), f"the length of the id '{key[:40]}...'")):
                 problems.append(((field, key), too_long))
+    loans = data.get("loans")
+    for loan_id, loan in loans.items() if isinstance(loans, Mapping) else ():
+        for field in ("lender", "borrower"):  # a shorthand's lender label becomes a lender's id
+            label = loan.get(field) if isinstance(loan, Mapping) else None
+            if isinstance(label, str) and (too_long := bounds.problem("name_chars", len(label), f"the length of the {field} '{label[:40]}...'")):
+                problems.append((("loans", loan_id, field), too_long))
     parties = [data.get("borrower")]
     if isinstance(data.get("borrowers"), Mapping):
         parties += list(data["borrowers"].values())

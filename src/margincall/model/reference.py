@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from margincall.model._base import Within
 from margincall.model.scenario import Scenario
 from margincall.model.units import unit_of
 
@@ -175,6 +176,10 @@ def _constraint_text(metadata: typing.Iterable[Any]) -> str:
             lower, low_open = _num(m.gt), True
         elif isinstance(m, annotated_types.Le):
             upper = _num(m.le)
+        elif isinstance(m, Within):  # a size bound (its variable raises it): the default is shown
+            upper = _num(m.default)
+            if m.signed:
+                lower = _num(-m.default)
         elif isinstance(m, annotated_types.Lt):
             upper, high_open = _num(m.lt), True
         elif isinstance(m, annotated_types.MinLen) and m.min_length > 0:

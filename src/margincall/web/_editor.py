@@ -83,25 +83,27 @@ def apply(text: str, changes: Mapping[str, str], *, name: str | None = None) -> 
             errors[key] = f"{raw} is not a whole number of days"
             continue
         node[parts[-1]] = int(value) if integer else value
-    if errors:
-        return None, errors, []
     if name:
         data["name"] = name
     new_text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    # the values that are numbers are applied and the scenario validated even when another value
+    # is not a number, so that every bad value is shown at its field at once
     try:
         parse_uploaded(new_text)
     except ScenarioError as exc:
         general = []
         for problem in problems_of(exc):
             if problem.field in changes:
-                errors[problem.field] = problem.message
+                errors.setdefault(problem.field, problem.message)
             else:
                 owner = next((k for k in changes if problem.field.startswith(k + ".")), None)
                 if owner:
-                    errors[owner] = problem.message
+                    errors.setdefault(owner, problem.message)
                 else:
                     general.append(f"{problem.field}: {problem.message}")
         return None, errors, general
+    if errors:
+        return None, errors, []
     return new_text, {}, []
 
 

@@ -18,7 +18,7 @@ from margincall.web._work import JobSpec
 
 log = logging.getLogger("margincall.web")
 PROGRESS_EVERY_S = 0.5  # the store's progress is written at most this often per job
-RECORDED = ("run", "stress", "reverse", "size", "sensitivities", "sweep")  # kinds kept in the run store too
+RECORDED = ("run", "stress", "reverse", "size", "sensitivities", "sweep", "explain")  # kinds kept in the run store too
 
 
 def _stamp() -> str:

@@ -166,7 +166,15 @@ class SweepCreate(_JobCreate):
                                                               description="PATH=V, PATH=V1,V2 or PATH=START:STOP:COUNT.")
 
 
-JobCreate = Annotated[RunCreate | StressCreate | ReverseCreate | SizeCreate | SensitivitiesCreate | SweepCreate,
+class ExplainCreate(_JobCreate):
+    """`margincall explain`: the first causes of default, and the stories of a typical defaulting
+    path and of the path behind the 99% loss, day by day."""
+
+    kind: Literal["explain"]
+    paths: int = Field(default=20_000, ge=1, description="Paths searched for the stories.")
+
+
+JobCreate = Annotated[RunCreate | StressCreate | ReverseCreate | SizeCreate | SensitivitiesCreate | SweepCreate | ExplainCreate,
                       Field(discriminator="kind")]
 
 

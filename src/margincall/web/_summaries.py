@@ -40,17 +40,29 @@ def loan_table(title: str, loans: dict[str, Any]) -> SummaryTable:
     return SummaryTable(title, ["loan", "P(margin call)", "P(default)", "expected loss", "loss VaR 99%"], rows)
 
 
+def borrower_tables(result: dict[str, Any]) -> list[SummaryTable]:
+    """One table per borrower of a run's result (a book's `borrowers`, or an earlier file's one
+    `borrower`)."""
+    borrowers = result.get("borrowers") or ({"borrower": result["borrower"]} if isinstance(result.get("borrower"), dict) else {})
+    tables = []
+    for borrower_id, b in borrowers.items():
+        if not isinstance(b, dict):
+            continue
+        title = "Borrower" if len(borrowers) == 1 else f"Borrower {b.get('name') or borrower_id}"
+        tables.append(SummaryTable(title, ["measure", "value"], [
+            ["P(borrower default)", _p(b.get("p_default"), b.get("p_default_se"))],
+            ["P(forced sale)", _p(b.get("p_forced_sale"), b.get("p_forced_sale_se"))],
+            ["P(cascade)", _p(b.get("p_cascade"), b.get("p_cascade_se"))],
+            ["liquidity at risk 95%", _n(b.get("liquidity_at_risk_95"))],
+        ]))
+    return tables
+
+
 def summarise(kind: str, result: dict[str, Any]) -> list[SummaryTable]:
     """The headline tables of a job's result."""
     if kind == "run":
-        b = result.get("borrower", {})
         return [loan_table(f"Loans — {result.get('paths', 0):,} paths, seed {result.get('seed')}", result.get("loans", {})),
-                SummaryTable("Borrower", ["measure", "value"], [
-                    ["P(borrower default)", _p(b.get("p_default"), b.get("p_default_se"))],
-                    ["P(forced sale)", _p(b.get("p_forced_sale"), b.get("p_forced_sale_se"))],
-                    ["P(cascade)", _p(b.get("p_cascade"), b.get("p_cascade_se"))],
-                    ["liquidity at risk 95%", _n(b.get("liquidity_at_risk_95"))],
-                ])]
+                *borrower_tables(result)]
     if kind == "stress":
         return [loan_table(name, r.get("loans", {})) for name, r in result.items()
                 if isinstance(r, dict) and "loans" in r and name != "base_result"]
@@ -90,6 +102,14 @@ def summarise(kind: str, result: dict[str, Any]) -> list[SummaryTable]:
                  f"{_m(r['metric'].rsplit('.', 1)[-1], r['change'])} ± {_m(r['metric'].rsplit('.', 1)[-1], r['se'])}"]
                 for r in result.get("sensitivities", [])]
         return [SummaryTable("Sensitivities (change for the bump ± SE)", ["bump", "metric", "base", "change"], rows)]
+    if kind == "explain":
+        causes = SummaryTable(f"First causes of default — P(a borrower defaults) {_p(result.get('p_default'))} over "
+                              f"{result.get('paths', 0):,} paths, seed {result.get('seed')}", ["cause", "share of defaulting paths"],
+                              [[str(k).replace("_", " "), _p(v)] for k, v in (result.get("causes") or {}).items()])
+        stories = [SummaryTable(f"{s.get('title')} (path {s.get('path')}): {s.get('why')}", ["day", "date", "what happened"],
+                                [[str(line.get("day")), str(line.get("date") or "-"), str(line.get("text"))] for line in s.get("lines", [])])
+                   for s in result.get("stories", []) if isinstance(s, dict)]
+        return [causes, *stories]
     if kind == "monitor":
         rows = [[loan_id, _p(r.get("ltv")), _p(r.get("headroom_call")), _p(r.get("p_call_5d")), _p(r.get("p_default_5d"))]
                 for loan_id, r in result.get("loans", {}).items()]

@@ -17,7 +17,7 @@ from margincall.errors import MarginCallError
 from margincall.model.scenario import Scenario
 
 Progress = Callable[[int, int | None], None]  # (paths done, paths in all or None when not known ahead)
-KINDS = ("run", "stress", "reverse", "size", "sensitivities", "sweep", "monitor")
+KINDS = ("run", "stress", "reverse", "size", "sensitivities", "sweep", "explain", "monitor")
 
 
 class JobCancelled(Exception):
@@ -45,7 +45,7 @@ def load(spec_name: str, text: str) -> Scenario:
 def planned_paths(kind: str, scenario: Scenario, options: dict[str, Any], paths: int) -> int | None:
     """Paths the job simulates in all (None for searches, whose number of steps is not known
     ahead). Raises `MarginCallError` (a 422) for options that cannot be used."""
-    if kind in ("run", "monitor"):
+    if kind in ("run", "monitor", "explain"):
         return paths
     if kind == "stress":
         from margincall.analysis.stress import load_stresses
@@ -93,10 +93,17 @@ def execute(spec: JobSpec, progress: Progress) -> dict[str, Any]:
     scenario = load(spec.scenario_name, spec.scenario_text)
     o, paths, seed, threads = spec.options, spec.paths, spec.seed, spec.threads
     if spec.kind == "run":
+        from margincall.analysis.finite import first_nonfinite
         from margincall.analysis.simulate import simulate
+        from margincall.errors import SimulationError
 
-        return _finite(simulate(scenario, paths=paths, seed=seed, threads=threads, antithetic=bool(o.get("antithetic")),
-                                progress=lambda done, total: progress(done, total)).to_dict())
+        data = simulate(scenario, paths=paths, seed=seed, threads=threads, antithetic=bool(o.get("antithetic")),
+                        progress=lambda done, total: progress(done, total)).to_dict()
+        where = first_nonfinite(data)
+        if where is not None:  # as `margincall run`: NaN or infinity is not an answer, not a null either
+            raise SimulationError(f"the simulation produced a number that is not finite at {'.'.join(where)}: the scenario's "
+                                  "values are beyond what the model can take; check them (POST /scenarios/validate)")
+        return _finite(data)
     if spec.kind == "stress":
         return _stress(scenario, spec, progress)
     if spec.kind == "sweep":
@@ -126,6 +133,13 @@ def execute(spec: JobSpec, progress: Progress) -> dict[str, Any]:
         return _finite(report.to_dict())
     if spec.kind == "reverse":
         return _reverse(scenario, spec, progress)
+    if spec.kind == "explain":
+        from margincall.analysis.explain import explain
+
+        progress(0, paths)
+        explained = explain(scenario, paths=paths, seed=seed, threads=threads)
+        progress(paths, paths)
+        return _finite(explained.to_dict())
     if spec.kind == "size":
         from margincall.analysis.search import solve_field
 

@@ -40,7 +40,7 @@ def submit_job(job: Annotated[JobCreate, Body()], response: Response, state: Sta
 
 @router.get("", response_model=JobList, summary="Jobs this token sees, newest first, with filters")
 def list_jobs(store: StoreDep, client: ClientDep,
-              kind: Literal["run", "stress", "reverse", "size", "sensitivities", "sweep", "monitor"] | None = None,
+              kind: Literal["run", "stress", "reverse", "size", "sensitivities", "sweep", "explain", "monitor"] | None = None,
               status_: Annotated[Literal["queued", "running", "complete", "failed", "cancelled"] | None, Query(alias="status")] = None,
               scenario: Annotated[str | None, Query(max_length=200)] = None,
               mine: bool = False,
