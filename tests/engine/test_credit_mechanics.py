@@ -125,6 +125,19 @@ def test_a_pool_sold_short_at_maturity_leaves_the_grace_period_to_pay_the_rest()
     assert late.borrower.p_default == 0.0  # non-recourse: the borrower owes nothing more
 
 
+def test_a_call_open_at_maturity_is_superseded_by_the_maturity():
+    """A call opened on day 48 (deadline day 51) on a loan maturing on day 50: from day 50 the whole
+    debt is due, and its grace period (to day 53) is what counts. The pool (80) is sold on day 50;
+    the other 10 paid from an inflow on day 52 is a repayment, not an uncured call on day 51."""
+    data = short_pool_case(inflow_day=52)
+    data["shocks"] = [{"day": 48, "asset": "s", "change": -0.2}]
+    data["loans"]["l"].update(margin_call_ltv=0.95, cure_ltv=0.92, liquidation_ltv=1.5, cure_days=3)
+    result = run(data, paths=50)
+    loan = result.loans["l"]
+    assert loan.p_margin_call == 1.0 and loan.events["called"] == 1.0
+    assert loan.p_default == 0.0 and loan.events["repaid"] == 1.0 and loan.expected_loss == 0.0
+
+
 # -- 2. an accelerated loan paid within its grace period by block and market sales -------------
 
 

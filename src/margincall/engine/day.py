@@ -157,14 +157,16 @@ def pass_deadlines(
     t: int, loan_p: np.ndarray, loan_i: np.ndarray, flows: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray,
     borrower_f: np.ndarray, borrower_s: np.ndarray, flow_left: np.ndarray, log: np.ndarray, log_n: np.ndarray,
 ) -> bool:
-    """Calls and notices past their deadline default; what is still due when its grace period ends
+    """Calls and notices past their deadline default (unless the loan's whole debt has fallen due
+    since: then only its grace period counts); what is still due when its grace period ends
     is a default: of the loan (and of a non-recourse secured loan only), or of its borrower when it
     owes it (unsecured and guaranteed debt, outflows, recourse shortfalls). Returns whether any."""
     overdue = False
     for l in range(loan_i.shape[0]):
         status = loan_s[l, LS_STATUS]
         b = loan_i[l, LI_BORROWER]
-        if status == c.CALLED and t >= loan_s[l, LS_DEADLINE]:
+        # a call (or notice) on a loan whose whole debt has since fallen due is superseded by that due
+        if status == c.CALLED and t >= loan_s[l, LS_DEADLINE] and loan_s[l, LS_DUE_KIND] != c.DUE_DEBT:
             enforce(t, l, c.CAUSE_GAP if loan_s[l, LS_NOTICE] != 0 else c.CAUSE_UNCURED_CALL, loan_i, loan_f, loan_s, log, log_n)
             overdue = True
             status = loan_s[l, LS_STATUS]
