@@ -22,7 +22,7 @@ import yaml
 import margincall
 from margincall.analysis.simulate import TracedEvent
 from margincall.engine.codes import Cause
-from margincall.engine.obligations import REFUSED_LTV
+from margincall.engine.obligations import REFUSED_BORROWER_DEFAULT, REFUSED_LTV
 
 PATHS = 2000
 SEED = 11
@@ -280,6 +280,24 @@ def refusals(events: list[TracedEvent]) -> dict[int, set[int]]:
 def test_without_a_gauge_only_the_ceiling_refuses():
     events = events_of(refinancing_case(gauge=False), paths=1000)
     assert set().union(*refusals(events).values()) == {REFUSED_LTV}
+
+
+def test_a_borrower_in_default_is_refused_refinancing():
+    """The borrower defaults on day 20 (an outflow it cannot pay); its ring-fenced secured loan
+    is untouched until maturity on day 50, where refinancing is refused for the borrower's default
+    (refusal code 1) whatever the LTV (0.2), and the pool is sold to repay it."""
+    data = {
+        "name": "refused",
+        "horizon_days": 60,
+        "assets": {"s": public(100.0)},
+        "borrower": {"cash": 0.0, "response": [], "cash_flows": [{"day": 20, "amount": -5.0, "grace_days": 0}]},
+        "loans": {"l": secured(20.0, "s", term_days=50, refinance_probability=1.0, refinance_max_ltv=0.5)},
+    }
+    events = events_of(data, paths=5)
+    assert {(e.day, int(e.amount)) for e in events if e.event == "refinance_refused"} == {(50, REFUSED_BORROWER_DEFAULT)}
+    result = run(data, paths=50)
+    assert result.borrower.p_default_by_cause["unpaid_outflow"] == 1.0
+    assert result.loans["l"].p_default == 0.0 and result.loans["l"].events["repaid"] == 1.0
 
 
 def test_unsecured_loan_without_gauge_is_always_rolled():
