@@ -74,6 +74,14 @@ def debt(loan_f: np.ndarray, l: int) -> float:
 
 
 @inline
+def negligible(amount: float, scale: float) -> bool:
+    """Whether `amount` is rounding dust next to `scale` (the debt, facility or flow it belongs
+    to): at most TINY of it. Sums of amounts of 1e10 leave residues of about 1e-6, which must not
+    be raised by sales, releases or draws, nor be a default."""
+    return amount <= TINY * (1.0 + abs(scale))
+
+
+@inline
 def lending_value(l: int, pledged: np.ndarray, pool: np.ndarray, market: np.ndarray) -> float:
     """The pool's lending value: sum of pledged units * price * (1 - haircut), at the lender's prices."""
     value = 0.0

@@ -144,6 +144,17 @@ def write_off(t: int, l: int, shortfall: float, loan_i: np.ndarray, loan_f: np.n
 
 
 @inline
+def forgive_dust(l: int, loan_i: np.ndarray, loan_f: np.ndarray, borrower_f: np.ndarray) -> None:
+    """Clear loan l's debt left as rounding dust (`negligible`), booked as forgiven so that the
+    borrower's ledger still balances."""
+    dust = debt(loan_f, l)
+    if dust != 0.0:
+        borrower_f[loan_i[l, LI_BORROWER], BF_PNL_FORGIVEN] += dust
+        loan_f[l, LF_PRINCIPAL] = 0.0
+        loan_f[l, LF_ACCRUED] = 0.0
+
+
+@inline
 def settle_claim(t: int, l: int, loan_p: np.ndarray, loan_i: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray, borrower_f: np.ndarray, log: np.ndarray, log_n: np.ndarray) -> None:
     """Loan l's remaining debt becomes an unsecured claim on its defaulted borrower: the lender
     recovers the recovery rate of it and loses the rest."""

@@ -16,17 +16,19 @@ from numba import types
 
 from margincall._jit import inline, kernel
 from margincall.engine import codes as c
-from margincall.engine.accounts import debt, loan_to_value, log_event
+from margincall.engine.accounts import debt, loan_to_value, log_event, negligible
 from margincall.engine.credit import (
     cross_default,
     default_borrower,
     enforce,
+    forgive_dust,
     mark_default,
     open_call,
 )
 from margincall.engine.layout import (
     BS_DEFAULTED,
     ENFORCING,
+    FL_AMOUNT,
     FL_BORROWER,
     FL_DAY,
     FL_DEADLINE,
@@ -38,6 +40,7 @@ from margincall.engine.layout import (
     LI_SECURED,
     LP_CALL,
     LP_CURE,
+    LP_LIMIT,
     LP_LIQUIDATION,
     LS_DEADLINE,
     LS_DUE_CAUSE,
@@ -69,11 +72,16 @@ def test_covenants(
 ) -> bool:
     """Each secured loan in good standing against its triggers: a call at the call level; at the
     liquidation level a default, or a liquidation notice when the loan has a notice period; a
-    cure at the cure level. Returns whether any status changed."""
+    cure at the cure level. A loan whose whole debt is due (a maturity, an acceleration) is past
+    its triggers: it is being repaid, by the borrower and by selling its pool, within its grace
+    period, and only what is unpaid when that ends is a default (for the due's own cause).
+    Returns whether any status changed."""
     changed = False
     for l in range(loan_i.shape[0]):
         status = loan_s[l, LS_STATUS]
         if loan_i[l, LI_SECURED] == 0 or (status != c.ACTIVE and status != c.CALLED):
+            continue
+        if loan_s[l, LS_DUE_KIND] == c.DUE_DEBT:
             continue
         b = loan_i[l, LI_BORROWER]
         x = loan_to_value(l, loan_f, pledged, pool, market)
@@ -120,12 +128,21 @@ def propagate(t: int, loan_p: np.ndarray, loan_i: np.ndarray, loan_f: np.ndarray
 
 
 @inline
-def close_paid(t: int, loan_i: np.ndarray, pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray, log: np.ndarray, log_n: np.ndarray) -> bool:
-    """A loan whose whole debt was due and is paid: repaid (its collateral released)."""
+def close_paid(
+    t: int, loan_p: np.ndarray, loan_i: np.ndarray, pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray,
+    borrower_f: np.ndarray, log: np.ndarray, log_n: np.ndarray,
+) -> bool:
+    """A loan whose whole debt was due and is paid (to rounding dust, which is forgiven): repaid
+    (its collateral released)."""
     changed = False
     for l in range(loan_i.shape[0]):
         status = loan_s[l, LS_STATUS]
-        if (status == c.ACTIVE or status == c.CALLED) and debt(loan_f, l) <= TINY and loan_s[l, LS_DUE_KIND] != c.DUE_INTEREST:
+        if (
+            (status == c.ACTIVE or status == c.CALLED)
+            and negligible(debt(loan_f, l), loan_p[l, LP_LIMIT])
+            and loan_s[l, LS_DUE_KIND] != c.DUE_INTEREST
+        ):
+            forgive_dust(l, loan_i, loan_f, borrower_f)
             release_pool(l, pledged)
             loan_s[l, LS_STATUS] = c.REPAID
             loan_s[l, LS_DUE_KIND] = c.DUE_NONE
@@ -140,24 +157,27 @@ def pass_deadlines(
     t: int, loan_p: np.ndarray, loan_i: np.ndarray, flows: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray,
     borrower_f: np.ndarray, borrower_s: np.ndarray, flow_left: np.ndarray, log: np.ndarray, log_n: np.ndarray,
 ) -> bool:
-    """Calls and notices past their deadline default; what is still due when its grace period ends
+    """Calls and notices past their deadline default (unless the loan's whole debt has fallen due
+    since: then only its grace period counts); what is still due when its grace period ends
     is a default: of the loan (and of a non-recourse secured loan only), or of its borrower when it
     owes it (unsecured and guaranteed debt, outflows, recourse shortfalls). Returns whether any."""
     overdue = False
     for l in range(loan_i.shape[0]):
         status = loan_s[l, LS_STATUS]
         b = loan_i[l, LI_BORROWER]
-        if status == c.CALLED and t >= loan_s[l, LS_DEADLINE]:
+        # a call (or notice) on a loan whose whole debt has since fallen due is superseded by that due
+        if status == c.CALLED and t >= loan_s[l, LS_DEADLINE] and loan_s[l, LS_DUE_KIND] != c.DUE_DEBT:
             enforce(t, l, c.CAUSE_GAP if loan_s[l, LS_NOTICE] != 0 else c.CAUSE_UNCURED_CALL, loan_i, loan_f, loan_s, log, log_n)
             overdue = True
             status = loan_s[l, LS_STATUS]
         kind = loan_s[l, LS_DUE_KIND]
         if kind == c.DUE_NONE or t < loan_s[l, LS_DUE_DEADLINE]:
             continue
-        if kind == c.DUE_INTEREST and loan_f[l, LF_DUE] <= TINY:
-            loan_s[l, LS_DUE_KIND] = c.DUE_NONE
+        if kind == c.DUE_INTEREST and negligible(loan_f[l, LF_DUE], loan_p[l, LP_LIMIT]):
+            loan_s[l, LS_DUE_KIND] = c.DUE_NONE  # paid (rounding dust stays accrued)
+            loan_f[l, LF_DUE] = 0.0
             continue
-        if kind == c.DUE_DEBT and debt(loan_f, l) <= TINY:
+        if kind == c.DUE_DEBT and negligible(debt(loan_f, l), loan_p[l, LP_LIMIT]):
             continue
         cause = loan_s[l, LS_DUE_CAUSE]
         overdue = True
@@ -178,6 +198,8 @@ def pass_deadlines(
             default_borrower(t, b, cause, loan_p, loan_i, loan_f, loan_s, borrower_f, borrower_s, flows, flow_left, log, log_n)
     for k in range(flows.shape[0]):
         b = int(flows[k, FL_BORROWER])
+        if flows[k, FL_DAY] <= t and t >= flows[k, FL_DEADLINE] and negligible(flow_left[k], flows[k, FL_AMOUNT]):
+            flow_left[k] = 0.0  # paid (to rounding dust)
         if flow_left[k] > TINY and flows[k, FL_DAY] <= t and t >= flows[k, FL_DEADLINE] and borrower_s[b, BS_DEFAULTED] == 0:
             default_borrower(t, b, c.CAUSE_OUTFLOW, loan_p, loan_i, loan_f, loan_s, borrower_f, borrower_s, flows, flow_left, log, log_n)
             overdue = True
@@ -218,7 +240,7 @@ def resolve_day(
                 elif (status == c.ACTIVE or status == c.CALLED) and loan_s[l, LS_DUE_KIND] == c.DUE_DEBT:
                     if settle(t, l, asset_p, asset_i, loan_p, loan_i, market, holding, pledged, lender_sold, loan_f, loan_s, borrower_f, borrower_s, sold_today, log, log_n):
                         changed = True
-            if close_paid(t, loan_i, pledged, loan_f, loan_s, log, log_n):
+            if close_paid(t, loan_p, loan_i, pledged, loan_f, loan_s, borrower_f, log, log_n):
                 changed = True
             if not changed:
                 break

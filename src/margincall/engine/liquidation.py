@@ -20,11 +20,12 @@ from margincall.engine.accounts import (
     debt,
     log_event,
     market_sale,
+    negligible,
     private_sale,
     repay,
     units_for_proceeds,
 )
-from margincall.engine.credit import set_due, settle_claim, write_off
+from margincall.engine.credit import forgive_dust, set_due, settle_claim, write_off
 from margincall.engine.layout import (
     AI_LISTING_DAY,
     AI_SALE_DELAY,
@@ -42,6 +43,7 @@ from margincall.engine.layout import (
     LI_PRINCIPAL_GRACE,
     LI_RECOURSE,
     LP_BLOCK_DISCOUNT,
+    LP_LIMIT,
     LP_PARTICIPATION,
     LS_DEFAULT_DAY,
     LS_DUE_KIND,
@@ -158,7 +160,8 @@ def liquidate(
         loan_s[l, LS_FLAGS] |= c.F_LIQUIDATED
         borrower_s[b, BS_FLAGS] |= c.B_LIQUIDATION | c.B_FORCED_SALE
         changed = True
-    if debt(loan_f, l) <= TINY:
+    if negligible(debt(loan_f, l), loan_p[l, LP_LIMIT]):
+        forgive_dust(l, loan_i, loan_f, borrower_f)
         release_pool(l, pledged)
         write_off(t, l, ZERO, loan_i, loan_f, loan_s, borrower_f, log, log_n)
         return True

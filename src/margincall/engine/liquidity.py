@@ -20,6 +20,7 @@ from margincall.engine.accounts import (
     lending_value,
     log_event,
     market_sale,
+    negligible,
     repay,
     units_for_proceeds,
 )
@@ -37,6 +38,7 @@ from margincall.engine.layout import (
     BP_RESERVE,
     BS_DEFAULTED,
     BS_FLAGS,
+    FL_AMOUNT,
     FL_BORROWER,
     FL_DAY,
     FL_DEADLINE,
@@ -89,7 +91,7 @@ def sell_free(
         if limit <= 0.0:
             continue
         units = units_for_proceeds(a, need, limit, market, asset_p, asset_i)
-        if units <= 0.0:
+        if negligible(units, holding[b, a, HS_UNITS]):  # no sales of rounding dust
             continue
         price = market[a, MS_PRICE]
         proceeds = market_sale(b, a, units, market, asset_p, asset_i, holding, borrower_f)
@@ -124,7 +126,7 @@ def block_free(
             continue
         units = min(fraction * holding[b, a, HS_UNITS], free_units(b, a, holding, pledged, loan_i))
         units = min(units, need / (price * (1.0 - discount)) if discount < 1.0 else units)
-        if units <= 0.0:
+        if negligible(units, holding[b, a, HS_UNITS]):  # free units left by rounding are not a block
             continue
         proceeds = block_sale(b, a, units, discount, market, asset_p, asset_i, holding, borrower_f)
         holding[b, a, HS_BLOCKED] = 1.0
@@ -156,7 +158,7 @@ def draw_facilities(
         undrawn = loan_p[l, LP_LIMIT] - loan_f[l, LF_PRINCIPAL]
         room = loan_p[l, LP_DRAW_MAX_LTV] * lending_value(l, pledged, pool, market) - debt(loan_f, l)
         x = min(undrawn, room, need)
-        if x <= TINY:
+        if negligible(x, loan_p[l, LP_LIMIT]):  # no draws of rounding dust (a pool just released to its cap)
             continue
         loan_f[l, LF_PRINCIPAL] += x
         loan_f[l, LF_DRAWN] += x
@@ -181,8 +183,9 @@ def release_excess(
     released = False
     last_ltv = -1.0
     last = NONE
+    total = wanted
     for _ in range(loan_i.shape[0]):
-        if wanted <= TINY:
+        if negligible(wanted, total):
             break
         best = NONE
         best_ltv = 0.0
@@ -196,7 +199,9 @@ def release_excess(
                 continue
             ltv = debt(loan_f, l) / value
             after_last = ltv > last_ltv or (ltv == last_ltv and l > last)
-            if after_last and ltv < loan_p[l, LP_CURE] and (best < 0 or ltv < best_ltv):
+            # a pool at its cure level to rounding dust (one just released) has nothing above it
+            above = not negligible(value - debt(loan_f, l) / loan_p[l, LP_CURE], value)
+            if after_last and ltv < loan_p[l, LP_CURE] and above and (best < 0 or ltv < best_ltv):
                 best = l
                 best_ltv = ltv
         if best < 0:
@@ -208,7 +213,7 @@ def release_excess(
         freed = 0.0
         freed_value = 0.0
         for a in range(market.shape[0] - 1, -1, -1):
-            if excess - freed <= TINY or wanted - freed_value <= TINY or pledged[l, a] <= 0.0:
+            if negligible(excess - freed, excess) or negligible(wanted - freed_value, total) or pledged[l, a] <= 0.0:
                 continue
             price = market[a, MS_PRICE]
             unit_value = price * (1.0 - pool[l, a, PL_HAIRCUT])
@@ -218,7 +223,7 @@ def release_excess(
             pledged[l, a] -= units
             freed += units * unit_value
             freed_value += units * price
-        if freed_value > TINY:
+        if freed_value > 0.0:
             wanted -= freed_value
             released = True
             loan_s[l, LS_FLAGS] |= c.F_RELEASED
@@ -260,6 +265,8 @@ def pledge_free(
         if unit_value <= 0.0 or free <= 0.0:
             continue
         units = min(free, needed / unit_value)
+        if negligible(units, holding[b, a, HS_UNITS]):  # free units left by rounding are not pledged
+            continue
         pledged[l, a] += units
         needed -= units * unit_value
         loan_s[l, LS_FLAGS] |= c.F_PLEDGED
@@ -291,7 +298,7 @@ def respond(
         raised = 0.0
         if action == c.ACT_CASH:
             pay = min(borrower_f[b, BF_CASH] - borrower_p[b, BP_RESERVE], gap)
-            if pay > TINY:
+            if not negligible(pay, d):
                 borrower_f[b, BF_CASH] -= pay
                 repay(l, pay, loan_f)
                 loan_f[l, LF_CURE_PAID] += pay
@@ -324,20 +331,27 @@ def respond(
 
 
 @inline
-def dues_of(t: int, b: int, loan_f: np.ndarray, loan_i: np.ndarray, loan_s: np.ndarray, flows: np.ndarray, flow_left: np.ndarray) -> float:
+def dues_of(
+    t: int, b: int, loan_p: np.ndarray, loan_f: np.ndarray, loan_i: np.ndarray, loan_s: np.ndarray, flows: np.ndarray,
+    flow_left: np.ndarray,
+) -> float:
     """What borrower b owes now, with a grace period: interest due, whole debts due (maturities,
-    accelerations, recourse shortfalls) and outflows of days up to t."""
+    accelerations, recourse shortfalls) and outflows of days up to t; rounding dust left of an
+    amount (`negligible` next to its facility or flow) is not owed."""
     total = 0.0
     for l in range(loan_i.shape[0]):
         if loan_i[l, LI_BORROWER] != b:
             continue
         kind = loan_s[l, LS_DUE_KIND]
+        amount = 0.0
         if kind == c.DUE_INTEREST:
-            total += min(loan_f[l, LF_DUE], loan_f[l, LF_ACCRUED])
+            amount = min(loan_f[l, LF_DUE], loan_f[l, LF_ACCRUED])
         elif kind == c.DUE_DEBT:
-            total += debt(loan_f, l)
+            amount = debt(loan_f, l)
+        if not negligible(amount, loan_p[l, LP_LIMIT]):
+            total += amount
     for k in range(flows.shape[0]):
-        if int(flows[k, FL_BORROWER]) == b and flows[k, FL_DAY] <= t:
+        if int(flows[k, FL_BORROWER]) == b and flows[k, FL_DAY] <= t and not negligible(flow_left[k], flows[k, FL_AMOUNT]):
             total += flow_left[k]
     return total
 
@@ -354,13 +368,13 @@ def pay_dues(
     deadline first. Returns whether anything was paid or raised."""
     if borrower_s[b, BS_DEFAULTED] != 0:
         return False
-    owed = dues_of(t, b, loan_f, loan_i, loan_s, flows, flow_left)
+    owed = dues_of(t, b, loan_p, loan_f, loan_i, loan_s, flows, flow_left)
     if owed <= TINY:
         return False
     acted = False
     for k in range(borrower_i.shape[1]):
         short = owed - borrower_f[b, BF_CASH]
-        if short <= TINY:
+        if negligible(short, owed):  # nothing raised for rounding dust (no blocks or releases of 1e-6)
             break
         action = borrower_i[b, BI_RESPONSE + k]
         if action < 0:
@@ -382,8 +396,8 @@ def pay_dues(
             if got > TINY:
                 borrower_f[b, BF_CASH] += got
                 acted = True
-    # pay, earliest deadline first (loans before flows on the same day)
-    while borrower_f[b, BF_CASH] > TINY:
+    # pay, earliest deadline first (loans before flows on the same day); cash left as rounding dust stays
+    while not negligible(borrower_f[b, BF_CASH], owed):
         best = NONE
         best_flow = NONE
         best_deadline = 1 << 62
@@ -402,7 +416,7 @@ def pay_dues(
         if best_flow >= 0:
             paid = min(cash, flow_left[best_flow])
             flow_left[best_flow] -= paid
-            if flow_left[best_flow] <= TINY:
+            if negligible(flow_left[best_flow], flows[best_flow, FL_AMOUNT]):
                 flow_left[best_flow] = 0.0
             borrower_f[b, BF_PNL_FLOWS] -= paid
             log_event(log, log_n, t, c.E_CASH_FLOW, NONE, NONE, -paid, b)
@@ -410,7 +424,7 @@ def pay_dues(
             due = min(loan_f[best, LF_DUE], loan_f[best, LF_ACCRUED])
             paid = repay(best, min(cash, due), loan_f) if due > TINY else 0.0
             loan_f[best, LF_DUE] = max(due - paid, 0.0)
-            if loan_f[best, LF_DUE] <= TINY:
+            if negligible(loan_f[best, LF_DUE], loan_p[best, LP_LIMIT]):  # dust stays accrued, due next date
                 loan_f[best, LF_DUE] = 0.0
                 loan_s[best, LS_DUE_KIND] = c.DUE_NONE
             if paid > 0.0:
@@ -419,7 +433,7 @@ def pay_dues(
             paid = repay(best, cash, loan_f)
             if loan_s[best, LS_STATUS] == c.DEFAULTED:
                 loan_f[best, LF_RECOVERED] += paid
-            if debt(loan_f, best) <= TINY:
+            if negligible(debt(loan_f, best), loan_p[best, LP_LIMIT]):
                 loan_s[best, LS_DUE_KIND] = c.DUE_NONE
             if paid > 0.0:
                 log_event(log, log_n, t, c.E_REPAY, best, NONE, paid, b)
