@@ -82,6 +82,24 @@ def negligible(amount: float, scale: float) -> bool:
 
 
 @inline
+def cure_gap(l: int, cure_ltv: float, loan_f: np.ndarray, pledged: np.ndarray, pool: np.ndarray, market: np.ndarray) -> float:
+    """The repayment that brings loan l's LTV down to `cure_ltv` (<= 0 when it is there)."""
+    return debt(loan_f, l) - cure_ltv * lending_value(l, pledged, pool, market)
+
+
+CURE_TOLERANCE = 1e-6  # a cure gap at most this share of the debt ($10k on $10 bn) is a cure
+
+
+@inline
+def cure_met(gap: float, debt_now: float) -> bool:
+    """Whether a cure gap is met: the borrower's response stops, and the covenant test counts a
+    cure, at the same point. Sales into a price that the seller's own sales (and another holder's)
+    push down close a gap in shrinking rounds; without a common stopping point the last round's
+    residue, refused as dust, left a call open that the borrower had in fact met."""
+    return gap <= CURE_TOLERANCE * (1.0 + debt_now)
+
+
+@inline
 def lending_value(l: int, pledged: np.ndarray, pool: np.ndarray, market: np.ndarray) -> float:
     """The pool's lending value: sum of pledged units * price * (1 - haircut), at the lender's prices."""
     value = 0.0

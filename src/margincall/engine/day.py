@@ -16,7 +16,7 @@ from numba import types
 
 from margincall._jit import inline, kernel
 from margincall.engine import codes as c
-from margincall.engine.accounts import debt, loan_to_value, log_event, negligible
+from margincall.engine.accounts import cure_gap, cure_met, debt, loan_to_value, log_event, negligible
 from margincall.engine.credit import (
     cross_default,
     default_borrower,
@@ -97,7 +97,7 @@ def test_covenants(
                 enforce(t, l, c.CAUSE_GAP, loan_i, loan_f, loan_s, log, log_n)
                 changed = True
         elif status == c.CALLED:
-            if x <= loan_p[l, LP_CURE] * (1.0 + 1e-12):
+            if x <= loan_p[l, LP_CURE] * (1.0 + 1e-12) or cure_met(cure_gap(l, loan_p[l, LP_CURE], loan_f, pledged, pool, market), debt(loan_f, l)):
                 loan_s[l, LS_STATUS] = c.ACTIVE
                 loan_s[l, LS_NOTICE] = 0
                 loan_s[l, LS_FLAGS] |= c.F_CURED

@@ -15,6 +15,8 @@ from margincall._jit import inline, kernel
 from margincall.engine import codes as c
 from margincall.engine.accounts import (
     block_sale,
+    cure_gap,
+    cure_met,
     debt,
     free_units,
     lending_value,
@@ -292,8 +294,8 @@ def respond(
             break
         d = debt(loan_f, l)
         value = lending_value(l, pledged, pool, market)
-        gap = d - cure * value  # repayment that restores cure_ltv
-        if gap <= TINY * (1.0 + d):
+        gap = cure_gap(l, cure, loan_f, pledged, pool, market)  # repayment that restores cure_ltv
+        if cure_met(gap, d):
             break
         raised = 0.0
         if action == c.ACT_CASH:
