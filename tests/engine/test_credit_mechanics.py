@@ -348,6 +348,36 @@ def test_a_notice_not_cured_is_a_gap_default_when_it_runs_out():
     assert loan.p_default_by_day[6] == 1.0 and loan.p_default_by_day[5] == 0.0
 
 
+# -- 5b. the cash reserve: kept from cures, spent on a call's last day rather than default -----------
+
+
+def reserve_case(cash: float, reserve: float) -> dict[str, Any]:
+    """A 25% fall on day 3 takes the LTV from 0.5 to 0.667: a call needing 12.5 to restore 0.5 (of 75) by day 5."""
+    return {
+        "name": "reserve",
+        "horizon_days": 20,
+        "assets": {"s": public(100.0)},
+        "shocks": [{"day": 3, "asset": "s", "change": -0.25}],
+        "borrower": {"cash": cash, "cash_reserve": reserve, "response": ["cash"]},
+        "loans": {"l": secured(50.0, "s", margin_call_ltv=0.6, cure_ltv=0.5, cure_days=2, liquidation_ltv=0.9)},
+    }
+
+
+def test_the_reserve_is_spent_on_the_calls_last_day_rather_than_default():
+    events = events_of(reserve_case(cash=30.0, reserve=30.0))
+    paid = [(e.day, e.amount) for e in events if e.event == "pay_cash"]
+    assert paid == [(5, pytest.approx(12.5))]  # nothing before the deadline; then exactly the gap
+    assert "cure" in {e.event for e in events} and "default" not in {e.event for e in events}
+    above = events_of(reserve_case(cash=35.0, reserve=30.0))  # 5 above the reserve at once, the rest at the deadline
+    assert [(e.day, e.amount) for e in above if e.event == "pay_cash"] == [(3, pytest.approx(5.0)), (5, pytest.approx(7.5))]
+
+
+def test_a_reserve_short_of_the_gap_still_defaults():
+    result = run(reserve_case(cash=10.0, reserve=10.0), paths=10)
+    assert result.loans["l"].p_default_by_cause["uncured_call"] == 1.0
+    assert result.loans["l"].p_default_by_day[5] == 1.0 and result.loans["l"].p_default_by_day[4] == 0.0
+
+
 # -- 6. recourse and ring-fencing ---------------------------------------------------------------
 
 

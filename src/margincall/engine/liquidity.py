@@ -58,6 +58,7 @@ from margincall.engine.layout import (
     LP_CURE,
     LP_DRAW_MAX_LTV,
     LP_LIMIT,
+    LS_DEADLINE,
     LS_DUE_DEADLINE,
     LS_DUE_KIND,
     LS_FLAGS,
@@ -284,10 +285,13 @@ def respond(
     loan_f: np.ndarray, loan_s: np.ndarray, borrower_f: np.ndarray, borrower_s: np.ndarray, sold_today: np.ndarray,
     log: np.ndarray, log_n: np.ndarray,
 ) -> bool:
-    """The borrower's answer to loan l's open call, in its response order, aiming at cure_ltv."""
+    """The borrower's answer to loan l's open call, in its response order, aiming at cure_ltv.
+    Cash above the reserve cures a call; on the call's last day, once every action has been taken,
+    the reserve too: it is kept to avoid a default, and a call not cured by tonight is one."""
     b = loan_i[l, LI_BORROWER]
     acted = False
     cure = loan_p[l, LP_CURE]
+    uses_cash = False
     for k in range(borrower_i.shape[1]):
         action = borrower_i[b, BI_RESPONSE + k]
         if action < 0:
@@ -299,13 +303,8 @@ def respond(
             break
         raised = 0.0
         if action == c.ACT_CASH:
-            pay = min(borrower_f[b, BF_CASH] - borrower_p[b, BP_RESERVE], gap)
-            if not negligible(pay, d):
-                borrower_f[b, BF_CASH] -= pay
-                repay(l, pay, loan_f)
-                loan_f[l, LF_CURE_PAID] += pay
-                borrower_f[b, BF_LAR] += pay
-                log_event(log, log_n, t, c.E_PAY_CASH, l, NONE, pay, b)
+            uses_cash = True
+            if pay_cure(t, l, b, min(borrower_f[b, BF_CASH] - borrower_p[b, BP_RESERVE], gap), loan_f, borrower_f, log, log_n):
                 acted = True
         elif action == c.ACT_PLEDGE:
             if pledge_free(t, l, d / cure - value, loan_i, pool, market, holding, pledged, loan_s, log, log_n):
@@ -329,7 +328,24 @@ def respond(
             if action != c.ACT_DRAW:
                 loan_s[l, LS_FLAGS] |= c.F_SOLD_TO_CURE
             acted = True
+    if uses_cash and t >= loan_s[l, LS_DEADLINE]:
+        gap = cure_gap(l, cure, loan_f, pledged, pool, market)
+        if not cure_met(gap, debt(loan_f, l)) and pay_cure(t, l, b, min(borrower_f[b, BF_CASH], gap), loan_f, borrower_f, log, log_n):
+            acted = True
     return acted
+
+
+@inline
+def pay_cure(t: int, l: int, b: int, pay: float, loan_f: np.ndarray, borrower_f: np.ndarray, log: np.ndarray, log_n: np.ndarray) -> bool:
+    """Borrower b pays `pay` of cash to cure loan l's call; nothing for rounding dust. Returns whether it paid."""
+    if negligible(pay, debt(loan_f, l)):
+        return False
+    borrower_f[b, BF_CASH] -= pay
+    repay(l, pay, loan_f)
+    loan_f[l, LF_CURE_PAID] += pay
+    borrower_f[b, BF_LAR] += pay
+    log_event(log, log_n, t, c.E_PAY_CASH, l, NONE, pay, b)
+    return True
 
 
 @inline

@@ -42,8 +42,9 @@ class Borrower(Frozen):
     cash_reserve: Money = Field(
         default=0.0,
         description=(
-            "Cash never spent on curing margin calls; default 0. It is spent on interest, maturities, accelerated "
-            "debt and scheduled outflows before the borrower defaults."
+            "Cash kept back from curing margin calls; default 0. It is spent on interest, maturities, accelerated "
+            "debt and scheduled outflows before the borrower defaults, and on a call's last day, after every other "
+            "action, rather than let the call default."
         ),
     )
     holdings: dict[str, Units] | None = Field(
@@ -54,7 +55,7 @@ class Borrower(Frozen):
         default_factory=lambda: ["cash", "pledge", "sell"],
         description=(
             "How the borrower raises value, in order, both to cure a margin call and to pay what falls due; "
-            "default [cash, pledge, sell]. cash: cash (above the reserve for a cure; all of it for a payment); "
+            "default [cash, pledge, sell]. cash: cash (above the reserve for a cure, until its last day; all of it for a payment); "
             "pledge: free holdings the called lender accepts (cures only); release: collateral above a lender's "
             "cure level is freed; draw: undrawn committed facilities (a loan's limit above its principal, while "
             "its LTV after the draw stays at or below its draw_max_ltv); block: one block of up to block_fraction "
