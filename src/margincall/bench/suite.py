@@ -1,5 +1,5 @@
-"""The benchmark suite: floor, engine on workloads (a) and (b), peers, memory, start-up, and the
-time each variance-reduction method needs to reach a target standard error."""
+"""The benchmark suite: floor, engine on workloads (a), (b) and the book (c), peers, memory, first
+start, and the time each variance-reduction method needs to reach a target standard error."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import json
 import math
 import os
 import platform
+import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -21,7 +23,7 @@ import numpy as np
 
 from margincall._version import __version__
 from margincall.bench.peers import numpy_peer, numpy_streaming, quantlib_peer
-from margincall.bench.workloads import WORKLOAD_A, assets_in, workload
+from margincall.bench.workloads import assets_in, workload
 
 Say = Callable[[str], None]
 
@@ -35,6 +37,8 @@ class BenchConfig:
     efficiency_paths: int = 200_000  # paths per method when timing a target standard error
     repeats_a: int = 3  # engine runs of workload (a): the fastest counts, as for the floor and numpy
     repeats_b: int = 2  # engine runs of workload (b)
+    book_paths: int = 100_000  # engine paths on the book, workload (c), all cores, one run; 0 skips it
+    start_paths: int = 20_000  # paths of the timed first and second `margincall run` (the README's first command)
     target_se: float = 0.001
     threads: int = numba.config.NUMBA_NUM_THREADS  # "all cores"
 
@@ -86,21 +90,40 @@ def _floor(threads: int, assets: int, paths: int, days: int = 504) -> dict[str, 
     return {"wall_s": wall, "asset_days_per_s": paths * days * assets / wall, "threads": threads}
 
 
-def _start_times() -> dict[str, float]:
-    """Wall time of `margincall run` in a fresh process with an empty kernel cache, then again."""
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _start_times(paths: int) -> dict[str, float | None]:
+    """The README's first command, `margincall run --paths N` on the built-in scenario, in a fresh
+    process with an empty kernel cache (a fresh install: XDG_CACHE_HOME points at an empty folder,
+    so the install's own cache folder logic is used), then again with the cache it left. Wall and
+    CPU seconds of each (CPU summed over the process and the helper that compiles beside it), and
+    the compile seconds the run reported."""
+    env = {key: value for key, value in os.environ.items() if key != "NUMBA_CACHE_DIR"}
     with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as work:
-        scenario = Path(work) / "a.yaml"
-        scenario.write_text(WORKLOAD_A)
-        env = {**os.environ, "NUMBA_CACHE_DIR": cache, "MARGINCALL_DB": str(Path(work) / "runs.db")}
-        times = []
+        env.update(XDG_CACHE_HOME=cache, MARGINCALL_DB=str(Path(work) / "runs.db"))
+        walls, cpus, compiles = [], [], []
         for _ in range(2):
-            started = time.perf_counter()
-            subprocess.run(
-                [sys.executable, "-m", "margincall.cli.main", "run", str(scenario), "--paths", "2048", "--no-store"],
-                capture_output=True, check=True, env=env,
+            cpu, started = _children_cpu_s(), time.perf_counter()
+            done = subprocess.run(
+                [sys.executable, "-m", "margincall.cli.main", "run", "--paths", str(paths), "--no-store"],
+                capture_output=True, check=True, env=env, text=True,
             )
-            times.append(time.perf_counter() - started)
-    return {"first_start_s": times[0], "second_start_s": times[1]}
+            walls.append(time.perf_counter() - started)
+            cpus.append(_children_cpu_s() - cpu)
+            reported = re.search(r"kernels compiled in ([0-9.]+) s", done.stderr + done.stdout)
+            compiles.append(float(reported.group(1)) if reported else 0.0)
+    return {
+        "paths": paths,
+        "first_start_s": walls[0],
+        "first_start_cpu_s": cpus[0],
+        "first_start_compile_s": compiles[0],
+        "second_start_s": walls[1],
+        "second_start_cpu_s": cpus[1],
+        "second_start_compile_s": compiles[1],
+    }
 
 
 def run_benchmark(config: BenchConfig = BenchConfig(), say: Say = lambda _: None) -> dict[str, Any]:
@@ -121,6 +144,9 @@ def run_benchmark(config: BenchConfig = BenchConfig(), say: Say = lambda _: None
         for label, threads in (("1_thread", 1), ("all_cores", config.threads)):
             say(f"engine: workload ({name}), {config.paths:,} paths, {label.replace('_', ' ')}, fastest of {repeats}")
             engine[f"{name}_{label}"] = _worker(name, config.paths, threads, repeats=repeats)
+    if config.book_paths:
+        say(f"engine: workload (c), the book, {config.book_paths:,} paths x {workload('c').horizon} days, all cores")
+        engine["c_all_cores"] = _worker("c", config.book_paths, config.threads)
     report["engine"] = engine
     # a shared machine's speed drifts: the floor is measured again after the engine, and the
     # faster of the two counts (the stricter target)
@@ -148,11 +174,13 @@ def run_benchmark(config: BenchConfig = BenchConfig(), say: Say = lambda _: None
         "a_threads_speedup": a_all / engine["a_1_thread"]["asset_days_per_s"],
         "b_threads_speedup": engine["b_all_cores"]["asset_days_per_s"] / engine["b_1_thread"]["asset_days_per_s"],
     }
+    if "c_all_cores" in engine:
+        report["ratios"]["c_all_cores_vs_floor"] = engine["c_all_cores"]["asset_days_per_s"] / floor_all
     if config.memory_paths:
         say(f"memory: workload (a), {config.memory_paths:,} paths")
         report["memory"] = _worker("a", config.memory_paths, config.threads)
-    say("start-up: first (compiling) and second (cached) `margincall run`")
-    report["start"] = _start_times()
+    say(f"first start: `margincall run --paths {config.start_paths:,}` with an empty kernel cache, then again")
+    report["start"] = _start_times(config.start_paths)
     efficiency = {}
     for method in ("plain", "antithetic"):
         say(f"efficiency: {method}, {config.efficiency_paths:,} paths")
@@ -169,6 +197,6 @@ def run_benchmark(config: BenchConfig = BenchConfig(), say: Say = lambda _: None
         }
     efficiency["sobol_brownian_bridge"] = None  # not implemented: see docs/performance.md
     report["efficiency"] = efficiency
-    report["workload_assets"] = {"a": assets_in("a"), "b": assets_in("b")}
+    report["workload_assets"] = {"a": assets_in("a"), "b": assets_in("b"), "c": assets_in("c")}
     report["workload_b_horizon_days"] = workload("b").horizon
     return report
