@@ -32,3 +32,16 @@ def single_stock():
     import margincall
 
     return margincall.load_scenario(DATA / "single-stock.yaml")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`python -m pytest` leaves out the tests marked `slow` (statistical validation at many
+    paths, end-to-end service, Dask and crash tests) so that it passes in under three minutes;
+    `python -m pytest -m slow` runs them, and CI (`.ci/run`) runs both. A `-m` expression, or a
+    test named on the command line (`path::test`), selects as given."""
+    if config.option.markexpr or any("::" in arg for arg in config.args):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if item.get_closest_marker("slow") is None]

@@ -174,6 +174,7 @@ def test_first_call_of_the_default_scenario():
 # -- reverse stress -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_reverse_stress_finds_the_closed_form_shock(one_loan):
     paths = 6000
     result = reverse_stress(one_loan, "p_margin_call>=0.5", "acme", paths=paths, seed=4, tolerance=0.001, trace_paths=2)
@@ -194,6 +195,7 @@ def test_reverse_stress_finds_the_closed_form_shock(one_loan):
     json.dumps(data, allow_nan=False)
 
 
+@pytest.mark.slow
 def test_reverse_stress_met_without_a_shock(one_loan):
     result = reverse_stress(one_loan, "p_margin_call>=0.0005", "acme", paths=2000, seed=1, trace_paths=0)
     assert result.value == 0.0 and result.no_shock_needed and result.to_dict()["no_shock_needed"]
@@ -212,6 +214,7 @@ def test_reverse_stress_that_no_shock_reaches(one_loan):
 # -- sizing and trigger design --------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_size_loan_finds_the_closed_form_principal(one_loan):
     paths = 6000
     result = size_loan(one_loan, "l", "p_margin_call<=0.1", paths=paths, seed=2)
@@ -225,6 +228,7 @@ def test_size_loan_finds_the_closed_form_principal(one_loan):
     assert data["principal"] == result.value and {"low", "high", "curve"} <= set(data)
 
 
+@pytest.mark.slow
 def test_trigger_design_finds_the_crossing(one_loan):
     # P(call) falls as the call level rises: only the top of the range meets the bound, and the
     # answer is the lowest call level that does

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 import margincall
 from margincall.bench.workloads import (
     C_ASSETS,
@@ -30,6 +32,7 @@ def test_the_book_is_20_borrowers_50_loans_10_assets_over_756_days() -> None:
     assert all(len(lenders) >= 2 for lenders in lenders_by_asset.values())
 
 
+@pytest.mark.slow
 def test_the_book_runs_and_reports_every_lender() -> None:
     result = margincall.simulate(workload("c"), paths=512, seed=1)
     data = result.to_dict()

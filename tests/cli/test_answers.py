@@ -83,6 +83,7 @@ def test_reverse_deterministic_call(tmp_path):
     assert f"{100 * data['shock']:+.6f}%" in result.stdout.replace("−", "-") and "it triggers the margin call" in result.stdout
 
 
+@pytest.mark.slow
 def test_reverse_stochastic(single, tmp_path):
     result = _ok("reverse", single, "--asset", "acme", "--target", "p_default>=0.6", "-n", "1500", "--range", "-0.9", "0", "-o", str(tmp_path))
     data = json.loads((tmp_path / "reverse.json").read_text())
@@ -101,6 +102,7 @@ def test_reverse_errors(single):
     assert "no shock in" in message and "at +0.00%" in message and "at -100.00%" in message
 
 
+@pytest.mark.slow
 def test_size_principal(single, tmp_path):
     result = _ok("size", single, "--loan", "acme-loan", "--max", "p_margin_call<=0.1", "-n", "1500", "-o", str(tmp_path))
     data = json.loads((tmp_path / "size.json").read_text())
@@ -109,6 +111,7 @@ def test_size_principal(single, tmp_path):
     assert "largest principal" in result.stdout
 
 
+@pytest.mark.slow
 def test_size_trigger_and_errors(single, tmp_path):
     _ok("size", single, "--field", "loans.acme-loan.margin_call_ltv", "--max", "p_default<=0.5", "-n", "800", "-o", str(tmp_path))
     data = json.loads((tmp_path / "size.json").read_text())

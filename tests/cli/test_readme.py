@@ -33,7 +33,11 @@ SMALL_PATHS = {"run": 1024, "stress": 1024, "reverse": 1024, "size": 1024, "sens
 WRITES_JSON = {"run": "result.json", "stress": "stress.json", "reverse": "reverse.json", "size": "size.json",
                "sensitivities": "sensitivities.json", "debt-service": "debt-service.json", "calibrate": "calibration.json",
                "explain": "explain.json"}
-SLOW = {"reverse", "size"}  # searches of 10-25 s on 2 cores: run in CI through the slow marker
+# run in CI through the slow marker (`python -m pytest -m slow`): the searches (10-25 s on 2 cores),
+# and the commands of 5-20 s here that other fast tests already cover (stress, sweep, sensitivities:
+# tests/cli/test_answers.py, test_sweep_command.py; runs, show, compare: test_store_commands.py; the
+# service: tests/web)
+SLOW = {"reverse", "size", "stress", "sweep", "sensitivities", "runs", "show", "compare", "token", "serve"}
 # the tables `--format csv` writes beside the JSON, by command
 TABLES = {"run": ("loans", "borrowers", "lenders", "system", "fan", "curves", "loss_distribution", "called_together"),
           "stress": ("loans", "borrowers", "lenders"), "sweep": ("loans", "borrowers"),
@@ -383,9 +387,14 @@ def test_the_readme_has_examples_of_every_command() -> None:
 
 
 def _help(command: str) -> str:
-    argv = [EXE, command, "--help"] if EXE else [sys.executable, "-m", "margincall.cli.main", command, "--help"]
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
-    assert out.returncode == 0, f"`margincall {command} --help` failed: {out.stderr}"
+    # in this process (typer's test runner): the same help text as `margincall X --help`, without
+    # starting a Python process per command
+    from typer.testing import CliRunner
+
+    from margincall.cli.main import app
+
+    out = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+    assert out.exit_code == 0, f"`margincall {command} --help` failed: {out.output}"
     return out.stdout
 
 

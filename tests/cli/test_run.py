@@ -35,6 +35,7 @@ def test_run_default_scenario_writes_result(tmp_path):
     assert "stored as run 1" in out.stdout
 
 
+@pytest.mark.slow
 def test_runs_show_compare(tmp_path, data_dir):
     scenario = str(data_dir / "single-stock.yaml")
     for seed in ("1", "2"):
@@ -50,6 +51,7 @@ def test_runs_show_compare(tmp_path, data_dir):
     assert missing.returncode != 0 and "99" in missing.stderr and "Traceback" not in missing.stderr
 
 
+@pytest.mark.slow
 def test_run_is_reproducible_from_the_seed(tmp_path, data_dir):
     results = []
     for k, threads in enumerate(("1", "2")):

@@ -72,6 +72,7 @@ def test_sweep_errors_are_clean(data_dir, args, message):
     assert message in out.stderr and "Traceback" not in out.stderr + out.stdout
 
 
+@pytest.mark.slow
 def test_sweep_builtin_scenario_by_name(tmp_path):
     out = _cli("sweep", "softbank-openai", "--set", "borrower.cash=1e9,5e9", "--paths", "1024", "--out", str(tmp_path))
     assert out.returncode == 0, out.stderr

@@ -372,6 +372,7 @@ def test_bad_scheduler_address_is_one_clean_message(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr and "TimeoutError" not in done.stderr
 
 
+@pytest.mark.slow
 def test_unreachable_scheduler_is_one_clean_message(tmp_path: Path) -> None:
     with socket.socket() as probe:  # a port with nothing listening
         probe.bind(("127.0.0.1", 0))

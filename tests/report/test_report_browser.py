@@ -18,10 +18,9 @@ Run = tuple[Scenario, str, SimulationResult]  # the fixtures of conftest.py: sce
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--no-first-run", "--disable-quic", "--disable-sync"]
 
-pytestmark = [
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent (apt-get install -y chromium)"),
-    pytest.mark.slow,
-]
+# the run report's page is opened by `python -m pytest` (a browser test in the three-minute suite);
+# the stress and sensitivity pages, which simulate first, by `python -m pytest -m slow`
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent (apt-get install -y chromium)")
 
 CSP_WATCH = """
 window.__cspViolations = [];
@@ -92,6 +91,7 @@ def test_report_renders_offline_in_chromium(two_loans: Run, tmp_path: Path) -> N
     _open_offline(report, tmp_path)
 
 
+@pytest.mark.slow
 def test_stress_and_sensitivity_pages_render_offline_in_chromium(two_loans: Run, tmp_path: Path) -> None:
     from margincall.analysis.sensitivities import sensitivities
     from margincall.analysis.stress import parse_stress, run_stresses

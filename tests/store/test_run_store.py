@@ -347,6 +347,7 @@ WRITER = """
 """
 
 
+@pytest.mark.slow
 def test_concurrent_writers(store_url: str, tmp_path: Path) -> None:
     n = 40
     barrier = tmp_path / "barrier"
