@@ -10,7 +10,9 @@ numba's cache checks only the source file of each function, not the files of the
 calls, so a changed helper could leave a stale caller in the cache. The cache therefore lives in
 a folder named by a hash of the kernels' code (unless NUMBA_CACHE_DIR is set): the hash is taken
 over the syntax trees of the kernel modules without docstrings, so an edit to a comment or a
-docstring keeps the cache, and any edit to code starts a fresh one. When no cache folder can be
+docstring keeps the cache, and any edit to code starts a fresh one (the hash is remembered under the
+sources' sizes and modification times, so that a process does not parse them again while none
+changes). When no cache folder can be
 written (a read-only home), kernels compile in every process and a warning says so.
 """
 
@@ -44,16 +46,47 @@ def _code_of(source: str) -> str:
     return ast.dump(tree, annotate_fields=False)
 
 
-def kernel_code_hash() -> str:
-    """Hash of the code of every kernel module and of numba's version."""
+def _kernel_sources() -> list[Path]:
     package = Path(__file__).parent
+    return [source for folder in KERNEL_PACKAGES for source in sorted((package / folder).glob("*.py"))]
+
+
+def _sources_stamp(sources: list[Path]) -> str:
+    """A key of the kernel sources' paths, sizes and modification times (numba's own cache index
+    trusts the same stamp), and of numba's version."""
+    digest = hashlib.sha256(numba.__version__.encode())
+    for source in sources:
+        stat = source.stat()
+        digest.update(f"{source}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+    return digest.hexdigest()[:24]
+
+
+def kernel_code_hash(memo_folder: Path | None = None) -> str:
+    """Hash of the code of every kernel module and of numba's version. Parsing the modules takes
+    about 0.1 s, paid by every process (each CLI command, each Dask worker): with `memo_folder`,
+    the hash is remembered there under the sources' stamp and read back while no source changes."""
+    sources = _kernel_sources()
+    memo = memo_folder / f"code-{_sources_stamp(sources)}" if memo_folder is not None else None
+    if memo is not None:
+        try:
+            known = memo.read_text(encoding="ascii").strip()
+            if len(known) == 16:
+                return known
+        except (OSError, UnicodeDecodeError):
+            pass
     digest = hashlib.sha256()
-    for folder in KERNEL_PACKAGES:
-        for source in sorted((package / folder).glob("*.py")):
-            digest.update(source.name.encode())
-            digest.update(_code_of(source.read_text(encoding="utf-8")).encode())
+    for source in sources:
+        digest.update(source.name.encode())
+        digest.update(_code_of(source.read_text(encoding="utf-8")).encode())
     digest.update(numba.__version__.encode())
-    return digest.hexdigest()[:16]
+    code_hash = digest.hexdigest()[:16]
+    if memo is not None:
+        try:
+            memo.parent.mkdir(parents=True, exist_ok=True)
+            memo.write_text(code_hash + "\n", encoding="ascii")
+        except OSError:
+            pass
+    return code_hash
 
 
 def _writable(folder: Path) -> bool:
@@ -69,7 +102,6 @@ def _writable(folder: Path) -> bool:
 def _kernel_cache_dir() -> Path | None:
     """The cache folder: ~/.cache/margincall/numba-<hash> (XDG_CACHE_HOME respected), else one in
     the system's temporary folder; None when neither can be written."""
-    name = f"numba-{kernel_code_hash()}"
     candidates = []
     base = os.environ.get("XDG_CACHE_HOME")
     try:
@@ -77,7 +109,10 @@ def _kernel_cache_dir() -> Path | None:
     except RuntimeError:  # no home folder
         pass
     candidates.append(Path(tempfile.gettempdir()) / f"margincall-{os.getuid() if hasattr(os, 'getuid') else 'user'}")
+    name = None
     for root in candidates:
+        if name is None:
+            name = f"numba-{kernel_code_hash(root / 'margincall' / 'code-hashes')}"
         folder = root / "margincall" / name
         if _writable(folder):
             return folder
