@@ -61,12 +61,19 @@ def _sources_stamp(sources: list[Path]) -> str:
     return digest.hexdigest()[:24]
 
 
+# numba's on-disk cache is valid for this stamp only: it files kernels by their source folder's
+# path and checks each source file's size and modification time (engine.compile keys its "compiled"
+# marker by it, so that a second install of the same code, or a touched file, is announced as the
+# compile it is)
+SOURCES_STAMP = _sources_stamp(_kernel_sources())
+
+
 def kernel_code_hash(memo_folder: Path | None = None) -> str:
     """Hash of the code of every kernel module and of numba's version. Parsing the modules takes
     about 0.1 s, paid by every process (each CLI command, each Dask worker): with `memo_folder`,
     the hash is remembered there under the sources' stamp and read back while no source changes."""
     sources = _kernel_sources()
-    memo = memo_folder / f"code-{_sources_stamp(sources)}" if memo_folder is not None else None
+    memo = memo_folder / f"code-{SOURCES_STAMP}" if memo_folder is not None else None
     if memo is not None:
         try:
             known = memo.read_text(encoding="ascii").strip()

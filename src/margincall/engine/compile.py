@@ -6,7 +6,9 @@ numba compiles one function at a time under a global lock, so on a first start t
 compiled in a second process while this one compiles the day loop; both write numba's on-disk
 cache, from which every later process (and every Dask worker on the machine) loads them in about a
 second. A marker file in the cache folder (named by a hash of the kernels' code) records that this
-code version has been compiled.
+code version has been compiled, at this install's path and with its files' modification times,
+which numba's cache checks too: another install of the same code, or a touched file, compiles
+again, and is announced as such.
 
     python -m margincall.engine.compile      # compile (or check) the kernels and print the time
 """
@@ -22,9 +24,9 @@ from pathlib import Path
 
 import numba
 
-from margincall._jit import CACHE_DIR
+from margincall._jit import CACHE_DIR, SOURCES_STAMP
 
-MARKER = "compiled"
+MARKER = f"compiled-{SOURCES_STAMP}"
 EXPECTED_SECONDS = 25  # the first compile on a 2-core machine, for the message shown meanwhile
 
 

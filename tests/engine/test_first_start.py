@@ -1,0 +1,76 @@
+"""The first start: a compile is announced and kept out of the run's time, and a second start
+compiles nothing. The "compiled" marker follows what numba's cache checks (the sources' path,
+size and modification time), so another install of the same code is not taken for compiled."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from margincall._jit import (
+    SOURCES_STAMP,
+    _kernel_sources,
+    _sources_stamp,
+    kernel_code_hash,
+)
+from margincall.engine.compile import MARKER
+
+ANNOUNCED = "compiling kernels, once per install"
+
+
+def test_the_marker_is_keyed_by_the_sources_stamp() -> None:
+    assert MARKER == f"compiled-{SOURCES_STAMP}"
+    assert SOURCES_STAMP == _sources_stamp(_kernel_sources())
+
+
+def test_the_stamp_changes_with_a_files_path_or_time_but_not_with_nothing(tmp_path: Path) -> None:
+    first = tmp_path / "a" / "day.py"
+    first.parent.mkdir()
+    first.write_text("x = 1\n", encoding="utf-8")
+    os.utime(first, ns=(1_000_000_000, 1_000_000_000))
+    stamp = _sources_stamp([first])
+    assert _sources_stamp([first]) == stamp
+    copy = tmp_path / "b" / "day.py"  # the same code installed elsewhere
+    copy.parent.mkdir()
+    copy.write_text("x = 1\n", encoding="utf-8")
+    os.utime(copy, ns=(1_000_000_000, 1_000_000_000))
+    assert _sources_stamp([copy]) != stamp
+    os.utime(first, ns=(2_000_000_000, 2_000_000_000))  # touched
+    assert _sources_stamp([first]) != stamp
+
+
+def test_the_code_hash_is_remembered_and_read_back(tmp_path: Path) -> None:
+    fresh = kernel_code_hash()
+    assert kernel_code_hash(tmp_path) == fresh  # computed, then written
+    (memo,) = tmp_path.iterdir()
+    assert memo.name == f"code-{SOURCES_STAMP}" and memo.read_text(encoding="ascii").strip() == fresh
+    assert kernel_code_hash(tmp_path) == fresh  # read back
+
+
+def _run(cache: Path, out: Path) -> subprocess.CompletedProcess:
+    env = {key: value for key, value in os.environ.items() if key != "NUMBA_CACHE_DIR"}
+    env["XDG_CACHE_HOME"] = str(cache)
+    argv = [sys.executable, "-m", "margincall.cli.main", "run", "--paths", "2000", "--no-store", "--out", str(out)]
+    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=1200, check=True)
+
+
+@pytest.mark.slow
+def test_a_fresh_install_announces_its_compile_and_a_second_start_compiles_nothing(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first = _run(cache, tmp_path / "first")
+    assert ANNOUNCED in first.stderr + first.stdout
+    # the compile (tens of seconds on 2 idle cores, minutes on busy ones) is reported apart from the run
+    compiled = re.search(r"kernels compiled in ([0-9.]+) s", first.stderr + first.stdout)
+    assert compiled is not None and float(compiled.group(1)) > 5.0
+    result = json.loads((tmp_path / "first" / "result.json").read_text(encoding="utf-8"))
+    assert result["elapsed_seconds"] < float(compiled.group(1))
+    (folder,) = (cache / "margincall").glob("numba-*")
+    assert (folder / MARKER).exists()
+    second = _run(cache, tmp_path / "second")
+    assert ANNOUNCED not in second.stderr + second.stdout and "kernels compiled" not in second.stderr + second.stdout
