@@ -108,6 +108,7 @@ def test_stress_and_sweep_write_one_row_per_run_and_loan(tmp_path, data_dir):
     assert list(borrowers["p_default"]) == [p["borrower"]["p_default"] for p in points]
 
 
+@pytest.mark.slow  # two searches (reverse, size): run by `python -m pytest -m slow`
 def test_searches_write_their_curve(tmp_path, data_dir):
     scenario = str(data_dir / "single-stock.yaml")
     out = _cli("size", scenario, "--loan", "acme-loan", "--max", "p_margin_call<=0.2", "-n", "512", "--out", str(tmp_path),
