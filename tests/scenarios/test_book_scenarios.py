@@ -230,8 +230,8 @@ def cfs_equilibrium(*, proceeds_at_open: bool = False) -> float:
 
 @pytest.fixture(scope="module")
 def fire_sale() -> Any:
-    # cure_days 5 > the 2-day horizon: the engine's cure check at the deadline (see the xfail below)
-    # stays out of the way; the fire sale itself is over within day 1
+    # cure_days 5 > the 2-day horizon: no deadline falls inside it, so the fire sale (over within
+    # day 1) is read alone; test_fire_sale_cure_by_selling_is_a_cure runs the same book with deadlines
     return margincall.simulate(scenario_from(_fire_sale_book(cure_days=5)), paths=1, seed=1)
 
 
