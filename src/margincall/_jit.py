@@ -146,5 +146,9 @@ kernel = njit(cache=_CACHE, _nrt=False)
 nogil_kernel = njit(cache=_CACHE, _nrt=False, nogil=True)
 # A small helper, or a phase with one caller, is copied into its callers by numba: a call with
 # arrays costs a few words per array and dimension, more than the arithmetic of such helpers on
-# a hot path, and a function inlined at its only call site is not compiled on its own.
+# a hot path, and a function inlined at its only call site is not compiled on its own. Each copy
+# is typed and lowered again, so the credit machinery's large phases (obligations, paying dues,
+# responding to a call, liquidating, deadlines) stay ordinary kernels: they run on few days of a
+# path, and inlined they took 40% more of the first compile (25.6 s against 15.6 s) for a speed-up
+# on the default scenario within the noise (about 2%).
 inline = njit(cache=_CACHE, _nrt=False, inline="always")

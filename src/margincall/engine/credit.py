@@ -205,7 +205,7 @@ def default_borrower(
             settle_claim(t, l, loan_p, loan_i, loan_f, loan_s, borrower_f, log, log_n)
 
 
-@inline
+@kernel
 def cross_default(
     t: int, source: int, acceleration_stage: bool, loan_p: np.ndarray, loan_i: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray,
     log: np.ndarray, log_n: np.ndarray,

@@ -152,7 +152,7 @@ def close_paid(
     return changed
 
 
-@inline
+@kernel
 def pass_deadlines(
     t: int, loan_p: np.ndarray, loan_i: np.ndarray, flows: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray,
     borrower_f: np.ndarray, borrower_s: np.ndarray, flow_left: np.ndarray, log: np.ndarray, log_n: np.ndarray,

@@ -139,7 +139,7 @@ def pool_left(l: int, pledged: np.ndarray) -> bool:
     return False
 
 
-@inline
+@kernel
 def liquidate(
     t: int, l: int, asset_p: np.ndarray, asset_i: np.ndarray, loan_p: np.ndarray, loan_i: np.ndarray,
     market: np.ndarray, holding: np.ndarray, pledged: np.ndarray, lender_sold: np.ndarray, loan_f: np.ndarray,
@@ -179,7 +179,7 @@ def liquidate(
     return True
 
 
-@inline
+@kernel
 def settle(
     t: int, l: int, asset_p: np.ndarray, asset_i: np.ndarray, loan_p: np.ndarray, loan_i: np.ndarray,
     market: np.ndarray, holding: np.ndarray, pledged: np.ndarray, lender_sold: np.ndarray, loan_f: np.ndarray,

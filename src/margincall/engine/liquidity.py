@@ -278,7 +278,7 @@ def pledge_free(
     return acted
 
 
-@inline
+@kernel
 def respond(
     t: int, l: int, asset_p: np.ndarray, asset_i: np.ndarray, loan_p: np.ndarray, loan_i: np.ndarray, pool: np.ndarray,
     borrower_p: np.ndarray, borrower_i: np.ndarray, market: np.ndarray, holding: np.ndarray, pledged: np.ndarray,
@@ -374,7 +374,7 @@ def dues_of(
     return total
 
 
-@inline
+@kernel
 def pay_dues(
     t: int, b: int, asset_p: np.ndarray, asset_i: np.ndarray, loan_p: np.ndarray, loan_i: np.ndarray, pool: np.ndarray,
     borrower_p: np.ndarray, borrower_i: np.ndarray, flows: np.ndarray, market: np.ndarray, holding: np.ndarray,

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from margincall._jit import inline
+from margincall._jit import inline, kernel
 from margincall.engine import codes as c
 from margincall.engine.accounts import debt, loan_to_value, log_event
 from margincall.engine.credit import set_due
@@ -95,7 +95,7 @@ def refinancing_refusal(
     return 0
 
 
-@inline
+@kernel
 def mature(
     t: int, l: int, market_open: bool, refinance_u: np.ndarray, loan_p: np.ndarray, loan_i: np.ndarray, pool: np.ndarray,
     market: np.ndarray, holding: np.ndarray, pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray,
@@ -133,7 +133,7 @@ def mature(
     log_event(log, log_n, t, c.E_DUE, l, NONE, debt(loan_f, l), b)
 
 
-@inline
+@kernel
 def open_obligations(
     t: int, market_open: bool, refinance_u: np.ndarray, loan_p: np.ndarray, loan_i: np.ndarray, pool: np.ndarray,
     flows: np.ndarray, market: np.ndarray, holding: np.ndarray, pledged: np.ndarray, loan_f: np.ndarray,
