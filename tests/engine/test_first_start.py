@@ -74,3 +74,21 @@ def test_a_fresh_install_announces_its_compile_and_a_second_start_compiles_nothi
     assert (folder / MARKER).exists()
     second = _run(cache, tmp_path / "second")
     assert ANNOUNCED not in second.stderr + second.stdout and "kernels compiled" not in second.stderr + second.stdout
+
+
+@pytest.mark.slow
+def test_processes_starting_together_compile_once(tmp_path: Path) -> None:
+    """Two processes on one empty cache (two test or Dask workers): one compiles, the other waits
+    for it and loads what it wrote, spending a fraction of the CPU."""
+    env = {key: value for key, value in os.environ.items() if key != "NUMBA_CACHE_DIR"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    argv = [sys.executable, "-m", "margincall.engine.compile"]
+    started = [subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(2)]
+    cpu_seconds = []
+    for process in started:
+        _, status, usage = os.wait4(process.pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, process.stdout.read() if process.stdout else ""
+        cpu_seconds.append(usage.ru_utime + usage.ru_stime)  # children (the machinery's compile) not included
+        if process.stdout is not None:
+            process.stdout.close()
+    assert min(cpu_seconds) < 0.25 * max(cpu_seconds), cpu_seconds

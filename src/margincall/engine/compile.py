@@ -8,18 +8,21 @@ cache, from which every later process (and every Dask worker on the machine) loa
 second. A marker file in the cache folder (named by a hash of the kernels' code) records that this
 code version has been compiled, at this install's path and with its files' modification times,
 which numba's cache checks too: another install of the same code, or a touched file, compiles
-again, and is announced as such.
+again, and is announced as such. Processes that start together on an empty cache (test workers,
+Dask workers on one machine) take turns: one compiles while the others wait for it on a lock file
+and then load what it wrote, rather than each compiling the same kernels on the same cores.
 
     python -m margincall.engine.compile      # compile (or check) the kernels and print the time
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numba
@@ -52,14 +55,49 @@ def _compile_day_loop() -> None:
     compile_run_slot()
 
 
+@contextlib.contextmanager
+def _compile_lock() -> Iterator[None]:
+    """Held while this process compiles: an exclusive lock on a file in the cache folder (none
+    where the folder or file locks are unavailable: each process then compiles for itself)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        yield
+        return
+    handle = None
+    if CACHE_DIR is not None:
+        try:
+            handle = open(CACHE_DIR / f"compiling-{SOURCES_STAMP}.lock", "a+b")  # noqa: SIM115 (held across the yield)
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        except OSError:
+            if handle is not None:
+                handle.close()
+            handle = None
+    try:
+        yield
+    finally:
+        if handle is not None:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            handle.close()
+
+
 def ensure_compiled(announce: Callable[[str], None] | None = None) -> float:
     """Compile the kernels unless this code version is in the disk cache; returns the seconds
-    spent compiling (0 when nothing was compiled). `announce` is told before a compile starts."""
+    spent compiling, or waiting for another process that compiles them (0 when nothing was
+    compiled). `announce` is told before a compile starts."""
     if is_compiled() or numba.config.DISABLE_JIT:
         return 0.0
     started = time.perf_counter()
     if announce is not None:
         announce(f"compiling kernels, once per install: ~{EXPECTED_SECONDS} s")
+    with _compile_lock():
+        if not is_compiled():  # else another process compiled them while this one waited
+            _compile_all()
+    return time.perf_counter() - started
+
+
+def _compile_all() -> None:
+    started = time.perf_counter()
     helper = None
     if CACHE_DIR is not None and not os.environ.get("NUMBA_DISABLE_JIT"):
         helper = subprocess.Popen(
@@ -77,7 +115,6 @@ def ensure_compiled(announce: Callable[[str], None] | None = None) -> float:
             marker.write_text(f"{time.perf_counter() - started:.1f}\n", encoding="utf-8")
         except OSError:
             pass
-    return time.perf_counter() - started
 
 
 def main(argv: list[str]) -> int:
