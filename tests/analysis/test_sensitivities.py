@@ -226,3 +226,38 @@ def test_debt_service_per_loan_and_for_the_borrower():
     b_t = 50.0 * np.exp(-0.5 * 0.09 * years + 0.3 * math.sqrt(years) * z[:, 1])
     p = float(((a_t + b_t) >= 150.0 * (1 + ab.breakeven_growth) ** years).mean())
     assert abs(ab.p_beats - p) < 4 * math.hypot(ab.p_beats_se, math.sqrt(p * (1 - p) / n))
+
+
+BOOK = """
+name: two-holdcos
+horizon_days: 252
+assets:
+  acme: {kind: public, price: 10.0, volatility: 0.6, adv: 5.0e8}
+borrowers:
+  alpha: {cash: 2.0e7, holdings: {acme: 1.0e8}, response: []}
+  beta: {cash: 0.0, holdings: {acme: 2.0e7}, response: []}
+lenders:
+  bank: {}
+  fund: {method: block}
+loans:
+  a1: {borrower: alpha, lender: bank, principal: 4.5e8, rate: 0.06, term_days: 504, collateral: {acme: 1.0}, recourse: true,
+       margin_call_ltv: 0.6, cure_ltv: 0.5, cure_days: 2, liquidation_ltv: 0.8}
+  b1: {borrower: beta, lender: fund, principal: 8.0e7, rate: 0.07, term_days: 504, collateral: {acme: 1.0}, recourse: true,
+       margin_call_ltv: 0.5, cure_ltv: 0.4, cure_days: 2, liquidation_ltv: 0.7}
+"""
+
+
+def test_a_book_of_several_borrowers_ranks_by_the_systems_default_probability():
+    """A book has no single `borrower`: its default metric is P(any borrower defaults), whose base
+    is the run's own system figure (the same seed and paths), and E[borrowers in default] is there too."""
+    book = margincall.parse_scenario(BOOK)
+    report = sensitivities(book, paths=2048, seed=3, kinds=["volatility"])
+    assert report.default_metric == "system.p_any_default"
+    assert "borrower.p_default" not in report.base and {"alpha.p_default", "beta.p_default"} <= set(report.base)
+    run = margincall.simulate(book, paths=2048, seed=3)
+    assert report.base["system.p_any_default"] == pytest.approx(run.system.p_any_default, abs=1e-12)
+    assert report.base["system.expected_defaults"] == pytest.approx(run.system.expected_defaults, abs=1e-12)
+    assert 0.05 < run.system.p_any_default < run.system.expected_defaults  # both borrowers default on some paths
+    ranked = report.ranked()
+    assert ranked and all(row.metric == "system.p_any_default" for row in ranked)
+    assert [row.swing for row in ranked] == sorted((row.swing for row in ranked), reverse=True)

@@ -187,3 +187,13 @@ def test_calibrate_chooses_price_columns_and_says_what_it_skipped(tmp_path):
     told = _ok("calibrate", str(csv), "--columns", "A High,B Close")
     assert "price columns: A High, B Close" in told.stdout and "skipped" not in told.stdout
     assert "no column 'C'" in _error("calibrate", str(csv), "--columns", "A Close,C")
+
+
+def test_sensitivities_of_a_book_rank_by_the_systems_default_and_check_the_metric_first(data_dir):
+    book = str(data_dir.parent / "report" / "data" / "book.yaml")
+    result = _ok("sensitivities", book, "--only", "volatility", "-n", "1024", "--no-store")
+    assert "Sensitivities of system P(any borrower defaults)" in " ".join(result.stdout.split())
+    # a metric that the scenario lacks is refused before any simulation runs (none done on the bar)
+    message = _error("sensitivities", book, "--only", "volatility", "-n", "1024", "--metric", "borrower.p_default", "--no-store")
+    assert "not a metric of this scenario" in message and "system.p_any_default" in message and "alpha.p_default" in message
+    assert "simulations" not in message or " 0/? " in message

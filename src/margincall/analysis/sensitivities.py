@@ -56,6 +56,7 @@ DEFAULT_SIZES = {"volatility": 0.05, "correlation": 0.1, "drift": 0.05, "haircut
 TRIGGERS = {"trigger": ("margin_call_ltv", "liquidation_ltv"), "cure": ("cure_ltv",)}
 DEFAULT_PATHS = 4_096  # 16 blocks of 256
 DEFAULT_METRIC = "borrower.p_default"
+SYSTEM_DEFAULT_METRIC = "system.p_any_default"  # the default of a book of several borrowers
 BLOCK_PATHS = 256  # paths per block: the pairing unit of the standard errors
 
 
@@ -139,6 +140,11 @@ class SensitivityReport:
     def metrics(self) -> list[str]:
         return list(self.base)
 
+    @property
+    def default_metric(self) -> str:
+        """The borrower's P(default); for a book of several borrowers, P(any borrower defaults)."""
+        return DEFAULT_METRIC if DEFAULT_METRIC in self.base else SYSTEM_DEFAULT_METRIC
+
     def table(self) -> dict[str, dict[str, Sensitivity]]:
         """bump name -> metric -> sensitivity."""
         out: dict[str, dict[str, Sensitivity]] = {}
@@ -146,8 +152,10 @@ class SensitivityReport:
             out.setdefault(row.bump, {})[row.metric] = row
         return out
 
-    def ranked(self, metric: str = DEFAULT_METRIC) -> list[Sensitivity]:
-        """The bumps' rows for `metric`, largest swing first (the order of a tornado chart)."""
+    def ranked(self, metric: str | None = None) -> list[Sensitivity]:
+        """The bumps' rows for `metric` (default: `default_metric`), largest swing first (the order
+        of a tornado chart)."""
+        metric = metric or self.default_metric
         if metric not in self.base:
             raise ScenarioError("--metric", [(metric, f"not a metric of this report; metrics: {', '.join(self.base)}")])
         rows = [r for r in self.rows if r.metric == metric]
@@ -289,13 +297,28 @@ def borrower_scope(inputs: EngineInputs, b: int) -> str:
 
 
 def block_sums(stats: RunStatistics, inputs: EngineInputs) -> dict[str, np.ndarray]:
-    """`<loan>.<metric>` and `borrower.<metric>` -> the metric's sum in each block (a count of
-    paths for a probability, a sum of currency for a mean); divided by the paths it is the metric."""
-    counts = stats.blocks["counts"]  # [block, indicator]
-    sums = stats.blocks["sums"]  # [block, amount]
+    """`<loan>.<metric>`, `borrower.<metric>` (a borrower's id in a book of several) and, for a book of
+    several borrowers, `system.p_any_default` and `system.expected_defaults` -> the metric's sum in
+    each block (a count of paths for a probability, a sum of currency or borrowers for a mean);
+    divided by the paths it is the metric."""
+    return _block_sums(stats.blocks["counts"], stats.blocks["sums"], inputs)
+
+
+def metric_names(inputs: EngineInputs) -> list[str]:
+    """The metrics a sensitivities report of this (lowered) scenario has, known before it runs."""
+    ind, amt = _layouts(inputs)
+    return list(_block_sums(np.zeros((1, ind.size), np.int64), np.zeros((1, amt.size)), inputs))
+
+
+def _layouts(inputs: EngineInputs) -> tuple[Indicators, Amounts]:
     n_loans, n_borrowers, n_lenders = len(inputs.loan_ids), len(inputs.borrower_ids), len(inputs.lender_ids)
-    ind = Indicators(n_loans, n_borrowers, n_lenders)
-    amt = Amounts(n_loans, n_borrowers, n_lenders)
+    return Indicators(n_loans, n_borrowers, n_lenders), Amounts(n_loans, n_borrowers, n_lenders)
+
+
+def _block_sums(counts: np.ndarray, sums: np.ndarray, inputs: EngineInputs) -> dict[str, np.ndarray]:
+    """`block_sums` from the blocks' indicator counts [block, indicator] and amount sums [block, amount]."""
+    n_borrowers = len(inputs.borrower_ids)
+    ind, amt = _layouts(inputs)
     out: dict[str, np.ndarray] = {}
     for l, loan_id in enumerate(inputs.loan_ids):
         flags = ind.loan_flags + l * c.N_LOAN_FLAGS
@@ -309,6 +332,10 @@ def block_sums(stats: RunStatistics, inputs: EngineInputs) -> dict[str, np.ndarr
         out[f"{scope}.p_default"] = counts[:, flags + 0].astype(float)
         out[f"{scope}.p_cascade"] = counts[:, flags + 2].astype(float)
         out[f"{scope}.expected_liquidity_used"] = sums[:, amt.borrowers + b * N_AB + AB_LAR].astype(float)
+    if n_borrowers > 1:
+        in_default = counts[:, ind.defaults_count : ind.defaults_count + n_borrowers + 1].astype(float)  # [block, k]
+        out[SYSTEM_DEFAULT_METRIC] = in_default[:, 1:].sum(axis=1)
+        out["system.expected_defaults"] = in_default @ np.arange(n_borrowers + 1, dtype=float)
     return out
 
 
@@ -342,16 +369,21 @@ def sensitivities(
     threads: int | None = None,
     block_paths: int = BLOCK_PATHS,
     progress: Progress | None = None,
+    metric: str | None = None,
 ) -> SensitivityReport:
     """The change of each headline metric for a bump down and up of each volatility, correlation,
     drift, haircut and trigger: one simulation of `paths` paths per variant, all from `seed`
     (common random numbers), standard errors from blocks of `block_paths` paths paired across
-    the variants."""
+    the variants. `metric`, when given, is checked before anything runs (the metric a caller
+    will rank by)."""
     started = time.perf_counter()
     if block_paths < 1:
         raise ScenarioError("block_paths", [("block_paths", "give a positive number of paths per block")])
     if paths < 2 * block_paths:
         raise ScenarioError("--paths", [("paths", f"give at least {2 * block_paths} paths (two blocks of {block_paths}) for a standard error")])
+    base_inputs = lower(scenario, history=history_returns(scenario))
+    if metric is not None and metric not in (known := metric_names(base_inputs)):
+        raise ScenarioError("--metric", [(metric, f"not a metric of this scenario; metrics: {', '.join(known)}")])
     bump_list, notes = bumps(scenario, kinds=kinds, sizes=sizes)
     variants: list[Scenario] = [scenario]
     index: dict[int, int] = {id(scenario): 0}
@@ -362,7 +394,7 @@ def sensitivities(
                 variants.append(v)
     sums: list[dict[str, np.ndarray]] = []
     for k, v in enumerate(variants):
-        inputs = lower(v, history=history_returns(v))
+        inputs = base_inputs if k == 0 else lower(v, history=history_returns(v))
         stats = run_statistics(inputs, paths=paths, seed=seed, threads=threads, block_paths=block_paths)
         sums.append(block_sums(stats, inputs))
         if progress is not None:
@@ -545,6 +577,7 @@ def _breakeven(value: float, interest: float, years: float) -> float | None:
 __all__ = [
     "DEFAULT_KINDS",
     "DEFAULT_METRIC",
+    "SYSTEM_DEFAULT_METRIC",
     "DEFAULT_PATHS",
     "DEFAULT_SIZES",
     "HEADLINE_BORROWER",

@@ -529,8 +529,10 @@ def sensitivities(
     paths: Annotated[int, _paths_opt("default 4,096; the same paths for the base and every bumped variant")] = 4_096,
     seed: SeedOpt = 0,
     metric: Annotated[
-        str, typer.Option("--metric", help="Rank the inputs by their effect on this metric, e.g. borrower.p_default or LOAN.expected_loss.")
-    ] = "borrower.p_default",
+        Optional[str],
+        typer.Option("--metric", help="Rank the inputs by their effect on this metric, e.g. borrower.p_default or LOAN.expected_loss "
+                     "(default: borrower.p_default; for a book of several borrowers, system.p_any_default)."),
+    ] = None,
     only: Annotated[
         Optional[list[str]],
         typer.Option("--only", help="Kinds of bump: volatility, correlation, drift, haircut, trigger (call and liquidation LTV), "
@@ -559,14 +561,16 @@ def sensitivities(
                 task = bar.add_task("simulations", total=None)
                 report = run_sensitivities(
                     model, paths=paths, seed=seed, kinds=only, threads=threads,
-                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                    progress=lambda done, total: bar.update(task, completed=done, total=total), metric=metric,
                 )
             rec.complete(_finite(report.to_dict()), headline=_base_headline(report.base))
+            metric = metric or report.default_metric
             _console().print(sensitivity_table(report, metric))
             for note in report.notes:
                 _say(f"note: {note}")
             others = [m for m in report.metrics if m != metric]
-            _say(f"{report.simulations} simulations in {report.elapsed_seconds:.1f} s; rank by another metric with --metric: {', '.join(others)}")
+            listed = ", ".join(others) if len(others) <= 12 else f"{', '.join(others[:8])}, … ({len(others)} in all; sensitivities.json has each one)"
+            _say(f"{report.simulations} simulations in {report.elapsed_seconds:.1f} s; rank by another metric with --metric: {listed}")
             _console().print(debt_service_table(report.debt_service, model.currency))
             _say("debt service: the probability follows the scenario's market law (its fair values and shocks) and ignores the borrower's actions")
             if out is not None:
@@ -603,12 +607,12 @@ def _base_headline(base: dict[str, float]) -> list[Figure]:
 def sensitivity_table(report: Any, metric: str) -> Table:
     """One table: the inputs ranked by their effect on `metric` (largest first), with the metric's
     change when each is lowered and raised, ± SE."""
-    from margincall.report import bump_label, change_text, metric_label
+    from margincall.report import bump_label, change_text, is_count, metric_label
 
     rows = report.ranked(metric)  # a clear error for an unknown metric
     cur = report.currency
     base = report.base[metric]
-    shown = _prob(base) if metric.rpartition(".")[2].startswith("p_") else _money(base)
+    shown = _prob(base) if metric.rpartition(".")[2].startswith("p_") else f"{base:.3f}" if is_count(metric) else _money(base)
     table = Table(title=f"Sensitivities of {metric_label(metric)} (base {shown}): {report.paths:,} paths a variant, seed {report.seed}, "
                         "common random numbers; ranked by the change between lowered and raised")
     for column in ("#", "input value (lowered / raised)", "lowered", "raised", "swing"):

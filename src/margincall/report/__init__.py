@@ -10,6 +10,7 @@ from margincall.report._inputs import Table, input_tables
 from margincall.report._sensitivities import (
     bump_label,
     change_text,
+    is_count,
     metric_label,
     render_sensitivity_report,
     sensitivity_table,
@@ -29,6 +30,7 @@ __all__ = [
     "change_text",
     "describe",
     "input_tables",
+    "is_count",
     "metric_label",
     "render_explain_report",
     "render_report",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
-from margincall.analysis.sensitivities import DEFAULT_METRIC, Sensitivity, SensitivityReport
+from margincall.analysis.sensitivities import Sensitivity, SensitivityReport
 from margincall.model.scenario import Scenario
 from margincall.report._format import (
     is_number,
@@ -36,6 +36,7 @@ LOWERED, RAISED = MEDIAN, CALL
 METRIC_WORDS = {
     "p_margin_call": "P(margin call)", "p_default": "P(default)", "expected_loss": "expected loss",
     "p_cascade": "P(cascade: 2+ loans called)", "expected_liquidity_used": "expected cash used to cure",
+    "p_any_default": "P(any borrower defaults)", "expected_defaults": "expected borrowers in default",
 }
 
 
@@ -49,7 +50,14 @@ def is_probability(metric: str) -> bool:
     return metric.rpartition(".")[2].startswith("p_")
 
 
+def is_count(metric: str) -> bool:
+    """A mean number of borrowers (`system.expected_defaults`), neither a probability nor money."""
+    return metric.rpartition(".")[2] == "expected_defaults"
+
+
 def _value(metric: str, value: float | None, currency: str) -> str:
+    if is_count(metric):
+        return number(value, 3)
     return probability(value, None).split(" ±")[0] if is_probability(metric) else money(value, currency)
 
 
@@ -64,6 +72,9 @@ def change_text(metric: str, change: float | None, se: float | None, currency: s
     """A change in percentage points (probabilities) or in currency, with its standard error."""
     if change is None:
         return "—"
+    if is_count(metric):
+        text = f"{change:+.3f}".replace("-", "−")
+        return text if se is None else f"{text} ± {se:.3f}"
     return points(change, se) if is_probability(metric) else money_change(change, se, currency)
 
 
@@ -77,7 +88,8 @@ def tornado_chart(report: SensitivityReport, metric: str) -> Chart:
     cur = report.currency
     prob = is_probability(metric)
     values = [v for r in rows for v in (r.down_change, r.up_change) if v is not None]
-    size, suffix = (0.01, "pp") if prob else money_scale(values)
+    count = is_count(metric)
+    size, suffix = (0.01, "pp") if prob else (1.0, "borrowers") if count else money_scale(values)
     labels = [bump_label(r) for r in rows]
     fig = go.Figure()
     for side, color, get in (("input lowered", LOWERED, lambda r: (r.down_change, r.down_se)),
@@ -86,13 +98,15 @@ def tornado_chart(report: SensitivityReport, metric: str) -> Chart:
         x = rounded([c / size if is_number(c) else None for c, _ in pairs])
         err = rounded([s / size if is_number(s) else 0.0 for _, s in pairs], 2)
         hover = (f"{side}: %{{x:+.2f}} pp ± %{{error_x.array:.2f}} pp<extra>%{{y}}</extra>" if prob
+                 else f"{side}: %{{x:+.3f}} ± %{{error_x.array:.3f}} borrowers<extra>%{{y}}</extra>" if count
                  else f"{side}: {money_hover(cur, suffix, 'x')} ± %{{error_x.array:.3~r}} {suffix}<extra>%{{y}}</extra>")
         fig.add_trace(go.Bar(y=labels, x=x, orientation="h", name=side, marker={"color": color},
                              error_x={"type": "data", "array": err, "visible": True, "thickness": 1.2, "width": 3},
                              hovertemplate=hover))
     base = _value(metric, report.base[metric], cur)
-    axis = f"change of {metric_label(metric)} (percentage points)" if prob else money_axis_title(
-        f"change of {metric_label(metric)}", cur, suffix)
+    axis = (f"change of {metric_label(metric)} (percentage points)" if prob
+            else f"change of {metric_label(metric)} (borrowers)" if count
+            else money_axis_title(f"change of {metric_label(metric)}", cur, suffix))
     layout(fig, f"{metric_label(metric)}: change for each input lowered and raised (base {base})", x=axis,
            height=max(300, 90 + 34 * len(rows)), hovermode="closest")
     fig.update_layout(barmode="overlay", bargap=0.25, legend={"y": -0.12 - 4.0 / max(len(rows), 4) * 0.05})
@@ -108,10 +122,11 @@ def tornado_chart(report: SensitivityReport, metric: str) -> Chart:
     return Chart(div, fig, caption)
 
 
-def sensitivity_table(report: SensitivityReport, metric: str = DEFAULT_METRIC) -> Table:
+def sensitivity_table(report: SensitivityReport, metric: str | None = None) -> Table:
     """One table: every bump, ranked by `metric`, with the change of every headline metric when the
     input is lowered and raised."""
     cur = report.currency
+    metric = metric or report.default_metric
     metrics = [metric, *(m for m in report.metrics if m != metric)]
     cells = report.table()
     rows = []
@@ -133,9 +148,10 @@ def sensitivity_table(report: SensitivityReport, metric: str = DEFAULT_METRIC) -
     )
 
 
-def render_sensitivity_report(report: SensitivityReport, scenario: Scenario, *, metric: str = DEFAULT_METRIC,
+def render_sensitivity_report(report: SensitivityReport, scenario: Scenario, *, metric: str | None = None,
                               written_at: dt.datetime | None = None) -> str:
     written_at = written_at or dt.datetime.now(dt.UTC)
+    metric = metric or report.default_metric
     order = [metric, *(m for m in report.metrics if m != metric)]
     facts = [
         ("scenario", report.scenario),
@@ -156,6 +172,6 @@ def render_sensitivity_report(report: SensitivityReport, scenario: Scenario, *, 
 
 
 def write_sensitivity_report(report: SensitivityReport, scenario: Scenario, path: str | os.PathLike[str], *,
-                             metric: str = DEFAULT_METRIC) -> Path:
+                             metric: str | None = None) -> Path:
     """sensitivities.html: a tornado chart per headline metric (`metric` first) and the table."""
     return write_html(render_sensitivity_report(report, scenario, metric=metric), path, "sensitivities.html")
