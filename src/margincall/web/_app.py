@@ -50,7 +50,10 @@ when it stops, or when it starts again after being killed: it is never lost sile
 
 def _pool(settings: Settings) -> AbstractPool:
     if settings.scheduler is not None:
-        return DaskPool(settings.scheduler, slots=settings.dask_jobs, cancel_grace_s=settings.cancel_grace_s)
+        from margincall.model.limits import limits
+
+        return DaskPool(settings.scheduler, slots=settings.dask_jobs, cancel_grace_s=settings.cancel_grace_s,
+                        timeout_s=limits().dask_timeout_s)
     pool = ProcessPool(settings.workers, threads=settings.threads, cancel_grace_s=settings.cancel_grace_s)
     pool.start()
     return pool

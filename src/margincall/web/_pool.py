@@ -246,7 +246,8 @@ def _dask_job(spec: JobSpec, key: str) -> tuple[Any, ...]:
 
 
 class DaskPool(AbstractPool):
-    """Jobs as tasks on the Dask cluster at `scheduler` (tcp://host:port), `slots` at a time."""
+    """Jobs as tasks on the Dask cluster at `scheduler` (tcp://host:port), `slots` at a time; the
+    scheduler must answer within `timeout_s` (the service passes MARGINCALL_DASK_TIMEOUT's bound)."""
 
     def __init__(self, scheduler: str, *, slots: int | None = None, cancel_grace_s: float = 3.0, timeout_s: float = 10.0):
         from distributed import Client
@@ -254,7 +255,8 @@ class DaskPool(AbstractPool):
         try:
             self.client = Client(scheduler, timeout=timeout_s, set_as_default=False)
         except (OSError, TimeoutError) as exc:
-            raise MarginCallError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+            raise MarginCallError(f"cannot reach the Dask scheduler at {scheduler} within {timeout_s:g} s: {exc}; "
+                                  "MARGINCALL_DASK_TIMEOUT waits longer") from None
         threads = sum(self.client.nthreads().values())
         self.slots = slots or max(1, threads)
         self.grace = cancel_grace_s
