@@ -310,14 +310,40 @@ def test_the_built_in_scenario_with_its_gauge():
     assert today.assets["arm"].value == 380e9
 
 
-def test_an_open_call_is_noted_as_restarting_in_the_simulation():
-    """The short simulation starts from today's marks, not from the covenant's state: an open
-    call's cure period starts again there, and the report says so (with the call's deadline)."""
+def test_an_open_call_keeps_its_deadline_in_the_simulation():
+    """The short simulation starts from today's marks; an open call keeps its deadline there: an
+    overdue call must be cured on day 1 (cure period 0), so with no cash to cure it the loan
+    defaults on day 1 whenever the LTV is still at the call level, which it is on most paths."""
     marks = [Mark("acme", dt.date(2026, 1, 5), 100.0, "value"), Mark("beta", dt.date(2026, 1, 5), 40.0, "value"),
              Mark("acme", dt.date(2026, 1, 14), 50.0, "value"), Mark("acme", dt.date(2026, 1, 23), 52.0, "value")]
-    report = daily_monitor(_scenario(), marks, as_of=dt.date(2026, 1, 23), paths=128, seed=1)
+    as_of = dt.date(2026, 1, 23)
+    data = {**BOOK, "borrower": {**BOOK["borrower"], "cash": 0.0, "response": []}}
+    report = daily_monitor(_scenario(data), marks, as_of=as_of, paths=2048, seed=1)
     (call,) = report.calls
-    assert call.loan == "l1" and call.overdue
+    assert call.loan == "l1" and call.overdue and call.ltv_today >= 0.6
     notes = [n for n in report.to_dict()["notes"] if n.startswith("l1:")]
-    assert notes == ["l1: the call open since 2026-01-14 (cure by 2026-01-21, overdue) starts again in the simulation "
-                     "with a full cure period, so its P(default) may be understated"]
+    assert notes == ["l1: the call open since 2026-01-14 (cure by 2026-01-21, overdue) keeps its deadline: the simulation "
+                     "calls it on day 1 with 0 trading days to cure (and so does any new call in the simulation)"]
+    book = book_today(_scenario(data), marks, as_of)
+    today, _ = scenario_from_today(_scenario(data), book, horizon_days=20, calls=report.calls)
+    assert today.loans["l1"].cure_days == 0
+    p1 = report.probabilities["l1"]["p_default_1d"]
+    assert p1 > 0.5  # the LTV (about 0.66) stays at or above 0.6 on day 1 on most paths
+    # with the full 5-day cure period, as before, no loan could default on day 1
+    fresh, _ = scenario_from_today(_scenario(data), book, horizon_days=20)
+    assert fresh.loans["l1"].cure_days == 5
+    assert margincall.simulate(fresh, paths=2048, seed=1).loans["l1"].p_default_by_day[1] == 0.0
+
+
+def test_a_call_with_days_left_keeps_them():
+    """Called on Wednesday 14 January with 5 trading days to cure: due Wednesday 21 January. As of
+    Friday 16 January, 3 trading days are left (Mon 19, Tue 20, Wed 21): called again on day 1
+    (Monday), it has 2 more days to cure, to Wednesday."""
+    marks = [Mark("acme", dt.date(2026, 1, 5), 100.0, "value"), Mark("beta", dt.date(2026, 1, 5), 40.0, "value"),
+             Mark("acme", dt.date(2026, 1, 14), 50.0, "value")]
+    as_of = dt.date(2026, 1, 16)
+    (call,) = open_calls(_scenario(), marks, as_of)
+    assert call.deadline == dt.date(2026, 1, 21) and not call.overdue
+    today, notes = scenario_from_today(_scenario(), book_today(_scenario(), marks, as_of), horizon_days=20, calls=[call])
+    assert today.loans["l1"].cure_days == 2
+    assert any("keeps its deadline" in n and "2 trading days to cure" in n for n in notes)

@@ -136,8 +136,9 @@ def daily_monitor(
     if scenario.start_date is not None and as_of < scenario.start_date:
         raise SimulationError(f"the as-of date {as_of} is before the scenario's start_date {scenario.start_date}")
     book = book_today(scenario, marks, as_of)
+    calls = open_calls(scenario, marks, as_of)
     try:
-        today, notes = scenario_from_today(scenario, book, horizon_days=max(HORIZONS), cash=cash)
+        today, notes = scenario_from_today(scenario, book, horizon_days=max(HORIZONS), cash=cash, calls=calls)
     except ValueError as exc:
         raise SimulationError(f"cannot monitor on {as_of}: {exc}") from None
     result = simulate(today, paths=paths, seed=seed, threads=threads, progress=progress)
@@ -154,11 +155,6 @@ def daily_monitor(
                 row.pop(f"p_call_{h}d"), row.pop(f"p_call_{h}d_se")
         probabilities[loan_id] = row
     computed = now()
-    calls = open_calls(scenario, marks, as_of)
-    for call in calls:  # the simulation starts from today's marks, not from the covenant's state
-        notes.append(f"{call.loan}: the call open since {call.opened} (cure by {call.deadline}"
-                     f"{', overdue' if call.overdue else ''}) starts again in the simulation with a full cure period, "
-                     "so its P(default) may be understated")
     report = MonitorReport(
         scenario=scenario.name or "scenario", as_of=as_of, computed_at=computed, paths=result.paths, seed=seed,
         currency=scenario.currency, book=book, probabilities=probabilities, calls=calls,

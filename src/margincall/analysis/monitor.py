@@ -263,6 +263,22 @@ def open_calls(scenario: Scenario, marks: Sequence[Mark], as_of: dt.date) -> lis
     return calls
 
 
+def _cure_days_left(call: OpenCall, as_of: dt.date) -> int:
+    """The cure period of a call that opens again on day 1 and keeps `call`'s deadline (0 when the
+    deadline is today or past: it must be cured on day 1)."""
+    left = int(np.busday_count(np.datetime64(as_of, "D"), np.datetime64(call.deadline, "D")))  # trading days after as_of
+    return max(left - 1, 0)
+
+
+def _open_call_note(call: OpenCall, margin_call_ltv: float, as_of: dt.date) -> str:
+    opened = f"{call.loan}: the call open since {call.opened} (cure by {call.deadline}{', overdue' if call.overdue else ''})"
+    if call.ltv_today < margin_call_ltv:
+        return (f"{opened} is below the call level today (LTV {call.ltv_today:.1%}) but not cured: the simulation opens "
+                "no call until the LTV reaches the call level again, so its P(default) may be understated")
+    return (f"{opened} keeps its deadline: the simulation calls it on day 1 with {_cure_days_left(call, as_of)} trading "
+            "days to cure (and so does any new call in the simulation)")
+
+
 def _business_days(first: dt.date, last: dt.date) -> list[dt.date]:
     if first > last:
         return []
@@ -301,12 +317,15 @@ def due_within(scenario: Scenario, as_of: dt.date, calendar_days: int = 30) -> l
 # -- the scenario that starts today ---------------------------------------------------------------
 
 
-def scenario_from_today(scenario: Scenario, book: BookToday, *, horizon_days: int, cash: float | None = None
-                        ) -> tuple[Scenario, list[str]]:
+def scenario_from_today(scenario: Scenario, book: BookToday, *, horizon_days: int, cash: float | None = None,
+                        calls: Sequence[OpenCall] = ()) -> tuple[Scenario, list[str]]:
     """A scenario whose day 0 is the as-of date: assets at today's prices, each loan's principal
     its debt today (interest accrued to date included), remaining terms, the cash flows still to
     come moved to their new day numbers; loans past maturity and the scenario's shocks left out.
-    `cash` is the borrower's cash today (one borrower only). Returns it and notes on what changed."""
+    `cash` is the borrower's cash today (one borrower only). A loan with an open call (`calls`)
+    keeps the call's deadline: the call opens again at the first covenant test (day 1) while the
+    LTV is at or above the call level, so its cure period there is the trading days left to the
+    deadline less that day. Returns it and notes on what changed."""
     data: dict[str, Any] = scenario.model_dump(mode="python", exclude_unset=True)
     normal = scenario.book()
     shift = book.day
@@ -350,6 +369,12 @@ def scenario_from_today(scenario: Scenario, book: BookToday, *, horizon_days: in
         if loan.get("limit") is not None:
             loan["limit"] = max(loan["limit"], today.debt)
         loan["term_days"] = today.days_to_maturity
+        call = next((c for c in calls if c.loan == loan_id), None)
+        terms = normal.loans[loan_id]
+        if call is not None and terms.margin_call_ltv is not None:
+            notes.append(_open_call_note(call, terms.margin_call_ltv, book.as_of))
+            if terms.cure_days is not None:
+                loan["cure_days"] = min(terms.cure_days, _cure_days_left(call, book.as_of))
         kept[loan_id] = loan
     if not kept:
         raise ValueError(f"every loan matured on or before {book.as_of}: nothing to monitor")
