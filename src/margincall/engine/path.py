@@ -550,7 +550,25 @@ def quiet_days_single(
     s0, s1, s2, s3 = diffusion[0], diffusion[1], diffusion[2], diffusion[3]
     result = stop
     jumped = 0.0
-    for day in range(t, stop):
+    if jump_mean <= 0.0 and decaying == 0.0 and not access:
+        # the commonest stretch: no jumps, no price impact decaying, no access gauge. The same
+        # arithmetic as the loop below without its idle branches, which left too few registers
+        # (the loop kept its constants and even its counter on the stack)
+        for day in range(t, stop):
+            z, s0, s1, s2, s3 = normal_words(s0, s1, s2, s3, diffusion)
+            eps = 0.0 + chol00 * (sign * z)
+            log_v += drift_dt + vol_sqrt_dt * eps
+            log_price = log_v + fixed + decaying
+            if log_price <= barrier:
+                result = -day
+                break
+            r = calendar[np.uint64(day), CA_RECORD]
+            if r >= 0:
+                rec_log[r] = log_price
+        t_loop = stop  # the loop below runs no day
+    else:
+        t_loop = t
+    for day in range(t_loop, stop):
         z, s0, s1, s2, s3 = normal_words(s0, s1, s2, s3, diffusion)
         eps = 0.0 + chol00 * (sign * z)
         log_v += drift_dt + vol_sqrt_dt * eps
