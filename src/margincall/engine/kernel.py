@@ -122,7 +122,7 @@ def slot_state(params: Sequence[np.ndarray], outputs: Outputs) -> tuple[np.ndarr
         np.zeros((3, 4), dtype=np.uint64),
         np.zeros((n_loans, REFINANCE_DRAWS)),
         np.zeros(2, dtype=np.int64),  # the historical model's block start; the next shock
-        np.zeros(outputs.ltv_hist.shape[3]),  # a one-asset quiet stretch's log prices on recorded days
+        np.zeros(2 * outputs.ltv_hist.shape[3]),  # a one-asset quiet stretch's log prices on recorded days; scratch
         np.zeros(outputs.counts.shape[1], dtype=np.int64),
         np.zeros(outputs.sums.shape[1]),
         np.zeros(outputs.counts.shape[1], dtype=np.int64),
