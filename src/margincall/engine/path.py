@@ -102,6 +102,7 @@ from margincall.engine.layout import (
     LF_LOG_DEBT,
     LF_LOG_POOL,
     LF_LOSS,
+    LF_POOL_UNITS,
     LF_PRINCIPAL,
     LF_RECOVERED,
     LI_BORROWER,
@@ -126,6 +127,7 @@ from margincall.engine.layout import (
     LS_SLEEP,
     LS_STATUS,
     LS_WAKE,
+    MS_GATE,
     MS_JUMPED,
     MS_LOG_MARK,
     MS_LOGV,
@@ -299,27 +301,37 @@ def refresh_gates(
 
     A single listed asset's pool: the log price at or below which the LTV may reach its first
     trigger within GATE_DAYS of accrual, log P <= log(D_then / (trigger * units * (1 - haircut))).
+    The gates of the loans on one asset fold into one, the highest (market[a, MS_GATE]; each
+    loan's LF_LOG_BARRIER is its asset's): a quiet day ends when any of them trips.
     A pool of unlisted assets below its trigger is static until a valuation event; a pool of
     several assets is computed daily; a defaulted loan that cannot sell yet waits for LS_SLEEP.
     A call, a pool being sold, or anything due makes the path busy."""
-    for l in range(loan_i.shape[0]):  # the fan charts read a single-asset pool in log space
-        loan_s[l, LS_POOL_ASSET] = NONE
-        only = NONE
-        count = 0
-        for a in range(market.shape[0]):
-            if pledged[l, a] > 0.0:
-                only = a
-                count += 1
-        if count == 1:
-            units = pledged[l, only] * (1.0 - pool[l, only, PL_HAIRCUT])
-            if units > 0.0:
-                loan_s[l, LS_POOL_ASSET] = only
-                loan_f[l, LF_LOG_POOL] = math.log(units)
     quiet = True
     for k in range(flow_left.shape[0]):
         if flow_left[k] > TINY:
             quiet = False
+    for a in range(market.shape[0]):
+        market[a, MS_GATE] = 0.0  # until the logs below: the largest D_then / (trigger * units) gated on a
     for l in range(loan_i.shape[0]):
+        only = NONE
+        count = 0
+        unlisted = 0
+        for a in range(market.shape[0]):
+            if pledged[l, a] > 0.0:
+                only = a
+                count += 1
+                if t < asset_i[a, AI_LISTING_DAY]:
+                    unlisted += 1
+        # the fan charts read a single-asset pool in log space; its log changes only with the pool
+        loan_s[l, LS_POOL_ASSET] = NONE
+        units = 0.0
+        if count == 1:
+            units = pledged[l, only] * (1.0 - pool[l, only, PL_HAIRCUT])
+            if units > 0.0:
+                loan_s[l, LS_POOL_ASSET] = only
+                if units != loan_f[l, LF_POOL_UNITS]:
+                    loan_f[l, LF_POOL_UNITS] = units
+                    loan_f[l, LF_LOG_POOL] = math.log(units)
         loan_s[l, LS_GATE] = GATE_NONE
         status = loan_s[l, LS_STATUS]
         if status == c.REPAID or status == c.CLOSED:
@@ -340,13 +352,6 @@ def refresh_gates(
         d = debt(loan_f, l)
         if d <= TINY:
             continue
-        count = 0
-        unlisted = 0
-        for a in range(market.shape[0]):
-            if pledged[l, a] > 0.0:
-                count += 1
-                if t < asset_i[a, AI_LISTING_DAY]:
-                    unlisted += 1
         trigger = loan_p[l, LP_FIRST_TRIGGER]
         debt_then = d + loan_f[l, LF_PRINCIPAL] * loan_p[l, LP_RATE] * dt * (GATE_DAYS + 1)
         if count == 0:
@@ -366,19 +371,25 @@ def refresh_gates(
             quiet = False
             continue
         loan_s[l, LS_GATE] = only
-        loan_f[l, LF_LOG_BARRIER] = math.log(debt_then / trigger) - loan_f[l, LF_LOG_POOL]
+        market[only, MS_GATE] = max(market[only, MS_GATE], debt_then / trigger / units)
+    for a in range(market.shape[0]):
+        ratio = market[a, MS_GATE]
+        market[a, MS_GATE] = math.log(ratio) if ratio > 0.0 else -math.inf
+    for l in range(loan_i.shape[0]):
+        gate = loan_s[l, LS_GATE]
+        if gate >= 0:
+            loan_f[l, LF_LOG_BARRIER] = market[gate, MS_GATE]
     return quiet
 
 
 @inline
 def gates_hold(t: int, dt: float, asset_i: np.ndarray, loan_p: np.ndarray, pool: np.ndarray, market: np.ndarray, pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray) -> bool:
     """Whether every gated loan stays below its trigger today (prices moved, nothing else)."""
+    for a in range(market.shape[0]):
+        if market[a, MS_LOGV] + market[a, MS_PERM_FIXED] + market[a, MS_PERM_DECAY] <= market[a, MS_GATE]:
+            return False
     for l in range(loan_s.shape[0]):
-        gate = loan_s[l, LS_GATE]
-        if gate >= 0:
-            if market[gate, MS_LOGV] + market[gate, MS_PERM_FIXED] + market[gate, MS_PERM_DECAY] <= loan_f[l, LF_LOG_BARRIER]:
-                return False
-        elif gate == GATE_EXACT:
+        if loan_s[l, LS_GATE] == GATE_EXACT:
             debt_then = debt(loan_f, l) + loan_f[l, LF_PRINCIPAL] * loan_p[l, LP_RATE] * dt
             if debt_then >= loan_p[l, LP_FIRST_TRIGGER] * pool_value_now(t, l, market, asset_i, pledged, pool):
                 return False
