@@ -25,6 +25,7 @@ from margincall.engine.accounts import (
     day_impact,
     debt,
     free_units,
+    loan_to_value,
     log_event,
     revalue,
     sync_prices,
@@ -110,7 +111,9 @@ from margincall.engine.layout import (
     LI_RECOURSE,
     LI_SECURED,
     LI_TERM,
+    LP_CALL,
     LP_FIRST_TRIGGER,
+    LP_LIQUIDATION,
     LP_LOSS_LO,
     LP_PRINCIPAL,
     LP_RATE,
@@ -392,6 +395,26 @@ def gates_hold(t: int, dt: float, asset_i: np.ndarray, loan_p: np.ndarray, pool:
         if loan_s[l, LS_GATE] == GATE_EXACT:
             debt_then = debt(loan_f, l) + loan_f[l, LF_PRINCIPAL] * loan_p[l, LP_RATE] * dt
             if debt_then >= loan_p[l, LP_FIRST_TRIGGER] * pool_value_now(t, l, market, asset_i, pledged, pool):
+                return False
+    return True
+
+
+@inline
+def covenants_idle(t: int, loan_p: np.ndarray, pool: np.ndarray, market: np.ndarray, pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray) -> bool:
+    """On a quiet path's day made busy only by a tripped gate (the loan's LTV is near its trigger):
+    whether every loan whose gate tripped is still below its call and liquidation levels, tested
+    as `engine.day.test_covenants` tests them at the day's synced prices, and no waiting defaulted
+    loan has woken. The credit machinery then has nothing to do that day."""
+    for l in range(loan_s.shape[0]):
+        gate = loan_s[l, LS_GATE]
+        if gate == GATE_WAIT:
+            if t >= loan_s[l, LS_WAKE]:
+                return False
+        elif gate == GATE_EXACT or (
+            gate >= 0 and market[gate, MS_LOGV] + market[gate, MS_PERM_FIXED] + market[gate, MS_PERM_DECAY] <= market[gate, MS_GATE]
+        ):
+            x = loan_to_value(l, loan_f, pledged, pool, market)
+            if x >= loan_p[l, LP_LIQUIDATION] or x >= loan_p[l, LP_CALL]:
                 return False
     return True
 
@@ -753,15 +776,18 @@ def full_day(
         elif status == c.DEFAULTED and (loan_s[l, LS_GATE] != GATE_WAIT or t >= loan_s[l, LS_SLEEP]):
             busy = True
     accrue_day(settings[ST_DT], loan_p, loan_i, loan_f, loan_s, borrower_f)
+    tripped = False  # busy only because a gate tripped
     if not busy and not gates_hold(t, settings[ST_DT], asset_i, loan_p, pool, market, pledged, loan_f, loan_s):
         busy = True
+        tripped = True
     if busy:
         sync_prices(t, market, asset_i, holding, borrower_f)
-        resolve(
-            t, market_is_open(settings, market), refinance_u, asset_p, asset_i, loan_p, loan_i, pool, borrower_p, borrower_i,
-            flows, sale_order, market, holding, pledged, lender_sold, loan_f, loan_s, borrower_f, borrower_s, flow_left,
-            sold[calendar[t, CA_INTERVAL]], log, log_n,
-        )
+        if not (tripped and covenants_idle(t, loan_p, pool, market, pledged, loan_f, loan_s)):
+            resolve(
+                t, market_is_open(settings, market), refinance_u, asset_p, asset_i, loan_p, loan_i, pool, borrower_p, borrower_i,
+                flows, sale_order, market, holding, pledged, lender_sold, loan_f, loan_s, borrower_f, borrower_s, flow_left,
+                sold[calendar[t, CA_INTERVAL]], log, log_n,
+            )
         close_day(market, asset_p, asset_i, holding, lender_sold)
         check_ledger(loan_i, market, holding, loan_f, borrower_f)
         if log.shape[0] > 0:  # a traced path keeps its end-of-day prices (a story's chart)
