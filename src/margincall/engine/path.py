@@ -388,9 +388,21 @@ def refresh_gates(
 @inline
 def gates_hold(t: int, dt: float, asset_i: np.ndarray, loan_p: np.ndarray, pool: np.ndarray, market: np.ndarray, pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray) -> bool:
     """Whether every gated loan stays below its trigger today (prices moved, nothing else)."""
+    return asset_gates_hold(market) and exact_gates_hold(t, dt, asset_i, loan_p, pool, market, pledged, loan_f, loan_s)
+
+
+@inline
+def asset_gates_hold(market: np.ndarray) -> bool:
+    """Whether every listed asset's price stays above its gate (the loans on single-asset pools)."""
     for a in range(market.shape[0]):
         if market[a, MS_LOGV] + market[a, MS_PERM_FIXED] + market[a, MS_PERM_DECAY] <= market[a, MS_GATE]:
             return False
+    return True
+
+
+@inline
+def exact_gates_hold(t: int, dt: float, asset_i: np.ndarray, loan_p: np.ndarray, pool: np.ndarray, market: np.ndarray, pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray) -> bool:
+    """Whether every pool of several assets (GATE_EXACT) stays below its trigger at today's prices."""
     for l in range(loan_s.shape[0]):
         if loan_s[l, LS_GATE] == GATE_EXACT:
             debt_then = debt(loan_f, l) + loan_f[l, LF_PRINCIPAL] * loan_p[l, LP_RATE] * dt
@@ -509,20 +521,33 @@ def quiet_days(
     block_days = int(settings[ST_BLOCK_DAYS])
     access = int(settings[ST_ACCESS_ASSET])
     accrues = accruing(loan_p, loan_s)
+    # what the stretch must watch stays the same through it (a listing is a due day)
+    unlisted = False
+    for a in range(market.shape[0]):
+        if t < asset_i[a, AI_LISTING_DAY]:
+            unlisted = True
+    exact = False
+    for l in range(loan_s.shape[0]):
+        if loan_s[l, LS_GATE] == GATE_EXACT:
+            exact = True
     for day in range(t, stop):
         advance_market(day, market, asset_p, chol, history, block_days, cursor, rng[0], rng[1], sign, access)
         tripped = False
-        for a in range(market.shape[0]):
-            if day < asset_i[a, AI_LISTING_DAY]:
-                # scheduled marks are due days (CA_NEXT_BUSY): none falls inside a stretch
-                happened = valuation_event(day, asset_i[a, AI_MARK_EVERY], asset_p[a, AP_MARK_PROB], rng[2]) or market[a, MS_JUMPED] != 0.0
-                market[a, MS_PENDING] = 1.0 if happened else 0.0
-                if happened:
-                    tripped = True
-        if tripped or not gates_hold(day, dt, asset_i, loan_p, pool, market, pledged, loan_f, loan_s):
+        if unlisted:
+            for a in range(market.shape[0]):
+                if day < asset_i[a, AI_LISTING_DAY]:
+                    # scheduled marks are due days (CA_NEXT_BUSY): none falls inside a stretch
+                    happened = valuation_event(day, asset_i[a, AI_MARK_EVERY], asset_p[a, AP_MARK_PROB], rng[2]) or market[a, MS_JUMPED] != 0.0
+                    market[a, MS_PENDING] = 1.0 if happened else 0.0
+                    if happened:
+                        tripped = True
+        if tripped or not asset_gates_hold(market):
             return -day
-        for a in range(market.shape[0]):
-            market[a, MS_PENDING] = -1.0
+        if exact and not exact_gates_hold(day, dt, asset_i, loan_p, pool, market, pledged, loan_f, loan_s):
+            return -day
+        if unlisted:
+            for a in range(market.shape[0]):
+                market[a, MS_PENDING] = -1.0
         if accrues:
             accrue_day(dt, loan_p, loan_i, loan_f, loan_s, borrower_f)
         r = calendar[day, CA_RECORD]
