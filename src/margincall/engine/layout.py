@@ -219,7 +219,8 @@ BF_LEDGER_MAX = 12  # largest |balance sheet - (equity0 + P&L)| seen, currency
 BF_DRAWN = 13  # drawn on facilities over the path
 BF_CASH_SEEN = 14  # the cash whose fan-chart bin is BF_CASH_BIN (NaN: none yet)
 BF_CASH_BIN = 15
-N_BF = 16
+BF_EQUITY_NOW = 16  # scratch of check_ledger: the borrower's equity at today's prices
+N_BF = 17
 
 # borrower_s[b, column], int
 BS_FLAGS = 0

@@ -66,6 +66,7 @@ from margincall.engine.layout import (
     BF_DISCOUNT_COST,
     BF_DRAWN,
     BF_EQUITY0,
+    BF_EQUITY_NOW,
     BF_EXEC_COST,
     BF_LAR,
     BF_LEDGER_MAX,
@@ -739,13 +740,22 @@ def equity_of(b: int, loan_i: np.ndarray, market: np.ndarray, holding: np.ndarra
 @inline
 def check_ledger(loan_i: np.ndarray, market: np.ndarray, holding: np.ndarray, loan_f: np.ndarray, borrower_f: np.ndarray) -> None:
     """Each borrower's balance sheet against its day-0 equity plus its profit and loss; the
-    largest residual is kept (NaN counts as infinite)."""
+    largest residual is kept (NaN counts as infinite). The equities are `equity_of`'s sums, in its
+    order for each borrower, for all borrowers in one pass over the loans (BF_EQUITY_NOW)."""
+    for b in range(borrower_f.shape[0]):
+        value = borrower_f[b, BF_CASH] - borrower_f[b, BF_CLAIMS]
+        for a in range(market.shape[0]):
+            if holding[b, a, HS_UNITS] != 0.0:
+                value += holding[b, a, HS_UNITS] * market[a, MS_PRICE]
+        borrower_f[b, BF_EQUITY_NOW] = value
+    for l in range(loan_i.shape[0]):
+        borrower_f[loan_i[l, LI_BORROWER], BF_EQUITY_NOW] -= debt(loan_f, l)
     for b in range(borrower_f.shape[0]):
         expected = (
             borrower_f[b, BF_EQUITY0] + borrower_f[b, BF_PNL_MARKET] + borrower_f[b, BF_PNL_EXEC]
             + borrower_f[b, BF_PNL_INTEREST] + borrower_f[b, BF_PNL_FLOWS] + borrower_f[b, BF_PNL_FORGIVEN]
         )
-        residual = abs(equity_of(b, loan_i, market, holding, loan_f, borrower_f) - expected)
+        residual = abs(borrower_f[b, BF_EQUITY_NOW] - expected)
         if not residual <= borrower_f[b, BF_LEDGER_MAX]:
             borrower_f[b, BF_LEDGER_MAX] = residual if residual == residual else math.inf
 
