@@ -27,6 +27,7 @@ from margincall.engine.accounts import (
     free_units,
     loan_to_value,
     log_event,
+    negligible,
     revalue,
     sync_prices,
 )
@@ -76,6 +77,7 @@ from margincall.engine.layout import (
     BF_PNL_INTEREST,
     BF_PNL_MARKET,
     BF_SOLD_NOMINAL,
+    BI_RESPONSE,
     BP_CASH0,
     BP_EQUITY_SCALE,
     BP_MONEY_LO,
@@ -121,6 +123,7 @@ from margincall.engine.layout import (
     LP_RECOVERY,
     LS_CAUSE,
     LS_DEFAULT_DAY,
+    LS_DUE_DEADLINE,
     LS_DUE_KIND,
     LS_FIRST_CALL,
     LS_FIRST_DEFAULT,
@@ -161,6 +164,7 @@ from margincall.engine.layout import (
     ST_SINGLE_LOOP,
     TINY,
 )
+from margincall.engine.liquidity import dues_of
 from margincall.engine.outputs import (
     AB_DISCOUNT_COST,
     AB_DRAWN,
@@ -413,23 +417,73 @@ def exact_gates_hold(t: int, dt: float, asset_i: np.ndarray, loan_p: np.ndarray,
 
 
 @inline
-def covenants_idle(t: int, loan_p: np.ndarray, pool: np.ndarray, market: np.ndarray, pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray) -> bool:
-    """On a quiet path's day made busy only by a tripped gate (the loan's LTV is near its trigger):
-    whether every loan whose gate tripped is still below its call and liquidation levels, tested
-    as `engine.day.test_covenants` tests them at the day's synced prices, and no waiting defaulted
-    loan has woken. The credit machinery then has nothing to do that day."""
+def machinery_idle(
+    t: int, loan_p: np.ndarray, loan_i: np.ndarray, pool: np.ndarray, borrower_i: np.ndarray, flows: np.ndarray,
+    market: np.ndarray, holding: np.ndarray, pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray,
+    borrower_f: np.ndarray, borrower_s: np.ndarray, flow_left: np.ndarray,
+) -> bool:
+    """On a day made busy only by a tripped gate or by dues within their grace period: whether the
+    credit machinery (`engine.day.resolve_day`) has nothing to do. That is so when no call is open,
+    no defaulted loan is awake, every loan that may have reached a trigger (its gate tripped, or
+    it is due and so has none) is below its call and liquidation levels, tested as
+    `test_covenants` tests them at the day's synced prices, and every due is interest whose
+    borrower can raise nothing (`cannot_pay`)."""
+    for k in range(flow_left.shape[0]):
+        if flow_left[k] > TINY:
+            return False
     for l in range(loan_s.shape[0]):
+        status = loan_s[l, LS_STATUS]
+        if status == c.REPAID or status == c.CLOSED:
+            continue
         gate = loan_s[l, LS_GATE]
-        if gate == GATE_WAIT:
-            if t >= loan_s[l, LS_WAKE]:
+        if status == c.DEFAULTED:
+            if gate != GATE_WAIT or t >= loan_s[l, LS_WAKE]:
                 return False
-        elif gate == GATE_EXACT or (
-            gate >= 0 and market[gate, MS_LOGV] + market[gate, MS_PERM_FIXED] + market[gate, MS_PERM_DECAY] <= market[gate, MS_GATE]
+            continue
+        if status != c.ACTIVE:
+            return False
+        kind = loan_s[l, LS_DUE_KIND]
+        if kind != c.DUE_NONE:
+            if kind != c.DUE_INTEREST or t >= loan_s[l, LS_DUE_DEADLINE]:
+                return False
+            if not cannot_pay(t, loan_i[l, LI_BORROWER], loan_p, loan_i, borrower_i, flows, holding, pledged, loan_f, loan_s, borrower_f, borrower_s, flow_left):
+                return False
+        if loan_i[l, LI_SECURED] == 0:
+            continue
+        if (
+            gate == GATE_EXACT
+            or (gate == GATE_NONE and kind != c.DUE_NONE)
+            or (gate >= 0 and market[gate, MS_LOGV] + market[gate, MS_PERM_FIXED] + market[gate, MS_PERM_DECAY] <= market[gate, MS_GATE])
         ):
             x = loan_to_value(l, loan_f, pledged, pool, market)
             if x >= loan_p[l, LP_LIQUIDATION] or x >= loan_p[l, LP_CALL]:
                 return False
+        elif gate == GATE_NONE and debt(loan_f, l) > TINY:
+            return False  # owes debt that no gate watches: the covenants may act
     return True
+
+
+@inline
+def cannot_pay(
+    t: int, b: int, loan_p: np.ndarray, loan_i: np.ndarray, borrower_i: np.ndarray, flows: np.ndarray,
+    holding: np.ndarray, pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray, borrower_f: np.ndarray,
+    borrower_s: np.ndarray, flow_left: np.ndarray,
+) -> bool:
+    """Whether `pay_dues` would neither raise nor pay anything for borrower b today: it has not
+    defaulted, its response has no releases or draws (whose cash depends on prices), it has no
+    free holdings to block or sell, and its cash is dust next to what it owes."""
+    if borrower_s[b, BS_DEFAULTED] != 0:
+        return False
+    for k in range(borrower_i.shape[1]):
+        action = borrower_i[b, BI_RESPONSE + k]
+        if action < 0:
+            break
+        if action == c.ACT_RELEASE or action == c.ACT_DRAW:
+            return False
+    for a in range(holding.shape[1]):
+        if free_units(b, a, holding, pledged, loan_i) > 0.0:
+            return False
+    return negligible(borrower_f[b, BF_CASH], dues_of(t, b, loan_p, loan_f, loan_i, loan_s, flows, flow_left))
 
 
 @inline
@@ -777,7 +831,7 @@ def full_day(
     access = int(settings[ST_ACCESS_ASSET])
     if not stepped:
         advance_market(t, market, asset_p, chol, history, block_days, cursor, rng[0], rng[1], sign, access)
-    busy = calendar[t, CA_OBLIGATION] != 0 or settings[ST_SHORTCUTS] == 0.0 or not quiet
+    busy = calendar[t, CA_OBLIGATION] != 0 or settings[ST_SHORTCUTS] == 0.0
     while cursor[1] < shocks.shape[0] and int(shocks[cursor[1], SH_DAY]) == t:
         a = int(shocks[cursor[1], SH_ASSET])
         market[a, MS_LOGV] += shocks[cursor[1], SH_LOG]
@@ -811,13 +865,16 @@ def full_day(
         elif status == c.DEFAULTED and (loan_s[l, LS_GATE] != GATE_WAIT or t >= loan_s[l, LS_SLEEP]):
             busy = True
     accrue_day(settings[ST_DT], loan_p, loan_i, loan_f, loan_s, borrower_f)
-    tripped = False  # busy only because a gate tripped
-    if not busy and not gates_hold(t, settings[ST_DT], asset_i, loan_p, pool, market, pledged, loan_f, loan_s):
+    waiting = False  # busy only because the path waits (on dues, calls, sales) or a gate tripped
+    if not busy and (not quiet or not gates_hold(t, settings[ST_DT], asset_i, loan_p, pool, market, pledged, loan_f, loan_s)):
         busy = True
-        tripped = True
+        waiting = True
     if busy:
         sync_prices(t, market, asset_i, holding, borrower_f)
-        if not (tripped and covenants_idle(t, loan_p, pool, market, pledged, loan_f, loan_s)):
+        if not (
+            waiting
+            and machinery_idle(t, loan_p, loan_i, pool, borrower_i, flows, market, holding, pledged, loan_f, loan_s, borrower_f, borrower_s, flow_left)
+        ):
             resolve(
                 t, market_is_open(settings, market), refinance_u, asset_p, asset_i, loan_p, loan_i, pool, borrower_p, borrower_i,
                 flows, sale_order, market, holding, pledged, lender_sold, loan_f, loan_s, borrower_f, borrower_s, flow_left,
