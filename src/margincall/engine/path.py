@@ -300,12 +300,40 @@ def next_sale_day(t: int, l: int, asset_i: np.ndarray, pledged: np.ndarray, loan
     return max(first, t)
 
 
+@inline
+def scan_pool(t: int, l: int, asset_i: np.ndarray, pool: np.ndarray, market: np.ndarray, pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray) -> tuple:
+    """Loan l's pool: (its last pledged asset, how many assets, how many unlisted, lending units
+    of a single asset). Sets LS_POOL_ASSET and, when the units changed, LF_LOG_POOL (the fan
+    charts read a single-asset pool in log space)."""
+    only = NONE
+    count = 0
+    unlisted = 0
+    for a in range(market.shape[0]):
+        if pledged[l, a] > 0.0:
+            only = a
+            count += 1
+            if t < asset_i[a, AI_LISTING_DAY]:
+                unlisted += 1
+    loan_s[l, LS_POOL_ASSET] = NONE
+    units = 0.0
+    if count == 1:
+        units = pledged[l, only] * (1.0 - pool[l, only, PL_HAIRCUT])
+        if units > 0.0:
+            loan_s[l, LS_POOL_ASSET] = only
+            if units != loan_f[l, LF_POOL_UNITS]:
+                loan_f[l, LF_POOL_UNITS] = units
+                loan_f[l, LF_LOG_POOL] = math.log(units)
+    return only, count, unlisted, units
+
+
 @kernel
 def refresh_gates(
     t: int, dt: float, asset_i: np.ndarray, loan_p: np.ndarray, loan_i: np.ndarray, pool: np.ndarray, market: np.ndarray,
-    pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray, flow_left: np.ndarray,
+    pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray, flow_left: np.ndarray, pools_same: bool,
 ) -> bool:
     """Set each loan's gate for the quiet days after day t; returns whether the path is quiet.
+    `pools_same`: no pool changed since the last call (only quiet or idle days), so a pool of
+    one asset need not be scanned again.
 
     A single listed asset's pool: the log price at or below which the LTV may reach its first
     trigger within GATE_DAYS of accrual, log P <= log(D_then / (trigger * units * (1 - haircut))).
@@ -321,25 +349,13 @@ def refresh_gates(
     for a in range(market.shape[0]):
         market[a, MS_GATE] = 0.0  # until the logs below: the largest D_then / (trigger * units) gated on a
     for l in range(loan_i.shape[0]):
-        only = NONE
-        count = 0
-        unlisted = 0
-        for a in range(market.shape[0]):
-            if pledged[l, a] > 0.0:
-                only = a
-                count += 1
-                if t < asset_i[a, AI_LISTING_DAY]:
-                    unlisted += 1
-        # the fan charts read a single-asset pool in log space; its log changes only with the pool
-        loan_s[l, LS_POOL_ASSET] = NONE
-        units = 0.0
-        if count == 1:
-            units = pledged[l, only] * (1.0 - pool[l, only, PL_HAIRCUT])
-            if units > 0.0:
-                loan_s[l, LS_POOL_ASSET] = only
-                if units != loan_f[l, LF_POOL_UNITS]:
-                    loan_f[l, LF_POOL_UNITS] = units
-                    loan_f[l, LF_LOG_POOL] = math.log(units)
+        only = loan_s[l, LS_POOL_ASSET]
+        if pools_same and only >= 0:
+            count = 1
+            unlisted = 1 if t < asset_i[only, AI_LISTING_DAY] else 0
+            units = loan_f[l, LF_POOL_UNITS]
+        else:
+            only, count, unlisted, units = scan_pool(t, l, asset_i, pool, market, pledged, loan_f, loan_s)
         loan_s[l, LS_GATE] = GATE_NONE
         status = loan_s[l, LS_STATUS]
         if status == c.REPAID or status == c.CLOSED:
@@ -480,8 +496,8 @@ def cannot_pay(
             break
         if action == c.ACT_RELEASE or action == c.ACT_DRAW:
             return False
-    for a in range(holding.shape[1]):
-        if free_units(b, a, holding, pledged, loan_i) > 0.0:
+    for a in range(holding.shape[1]):  # nothing held is nothing free (pledges are never negative)
+        if holding[b, a, HS_UNITS] > 0.0 and free_units(b, a, holding, pledged, loan_i) > 0.0:
             return False
     return negligible(borrower_f[b, BF_CASH], dues_of(t, b, loan_p, loan_f, loan_i, loan_s, flows, flow_left))
 
@@ -871,10 +887,10 @@ def full_day(
         waiting = True
     if busy:
         sync_prices(t, market, asset_i, holding, borrower_f)
-        if not (
-            waiting
-            and machinery_idle(t, loan_p, loan_i, pool, borrower_i, flows, market, holding, pledged, loan_f, loan_s, borrower_f, borrower_s, flow_left)
-        ):
+        idle = waiting and machinery_idle(
+            t, loan_p, loan_i, pool, borrower_i, flows, market, holding, pledged, loan_f, loan_s, borrower_f, borrower_s, flow_left,
+        )
+        if not idle:
             resolve(
                 t, market_is_open(settings, market), refinance_u, asset_p, asset_i, loan_p, loan_i, pool, borrower_p, borrower_i,
                 flows, sale_order, market, holding, pledged, lender_sold, loan_f, loan_s, borrower_f, borrower_s, flow_left,
@@ -885,7 +901,7 @@ def full_day(
         if log.shape[0] > 0:  # a traced path keeps its end-of-day prices (a story's chart)
             for a in range(market.shape[0]):
                 log_event(log, log_n, t, c.E_PRICE, NONE, a, math.exp(log_price_now(t, a, market, asset_i)), NONE)
-        quiet = refresh_gates(t, settings[ST_DT], asset_i, loan_p, loan_i, pool, market, pledged, loan_f, loan_s, flow_left)
+        quiet = refresh_gates(t, settings[ST_DT], asset_i, loan_p, loan_i, pool, market, pledged, loan_f, loan_s, flow_left, idle)
     return quiet, busy
 
 
@@ -1156,7 +1172,7 @@ def simulate_block(
             path, seed, settings, asset_p, loan_p, loan_i, pool, borrower_p, hold0, shocks, market, holding, pledged,
             lender_sold, loan_f, loan_s, borrower_f, borrower_s, flow_left, rng, refinance_u, cursor,
         )
-        quiet = refresh_gates(DAY0, dt, asset_i, loan_p, loan_i, pool, market, pledged, loan_f, loan_s, flow_left)
+        quiet = refresh_gates(DAY0, dt, asset_i, loan_p, loan_i, pool, market, pledged, loan_f, loan_s, flow_left, False)
         gate_day = DAY0
         r0 = calendar[0, CA_RECORD]
         if r0 >= 0:
@@ -1168,7 +1184,7 @@ def simulate_block(
             if quiet and shortcuts:
                 if t >= gate_day + span:  # the gates allow for GATE_DAYS of accrual: renew them
                     gate_day = t - 1
-                    quiet = refresh_gates(gate_day, dt, asset_i, loan_p, loan_i, pool, market, pledged, loan_f, loan_s, flow_left)
+                    quiet = refresh_gates(gate_day, dt, asset_i, loan_p, loan_i, pool, market, pledged, loan_f, loan_s, flow_left, True)
             if quiet and shortcuts:
                 due = next_due_day(t, horizon, calendar, loan_s)
                 stop_day = min(due, gate_day + span)
