@@ -27,7 +27,6 @@ from margincall.engine.accounts import (
     free_units,
     loan_to_value,
     log_event,
-    negligible,
     revalue,
     sync_prices,
 )
@@ -164,7 +163,6 @@ from margincall.engine.layout import (
     ST_SINGLE_LOOP,
     TINY,
 )
-from margincall.engine.liquidity import dues_of
 from margincall.engine.outputs import (
     AB_DISCOUNT_COST,
     AB_DRAWN,
@@ -432,11 +430,11 @@ def exact_gates_hold(t: int, dt: float, asset_i: np.ndarray, loan_p: np.ndarray,
     return True
 
 
-@inline
+@kernel
 def machinery_idle(
-    t: int, loan_p: np.ndarray, loan_i: np.ndarray, pool: np.ndarray, borrower_i: np.ndarray, flows: np.ndarray,
-    market: np.ndarray, holding: np.ndarray, pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray,
-    borrower_f: np.ndarray, borrower_s: np.ndarray, flow_left: np.ndarray,
+    t: int, loan_p: np.ndarray, loan_i: np.ndarray, pool: np.ndarray, borrower_i: np.ndarray, market: np.ndarray,
+    holding: np.ndarray, pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray, borrower_f: np.ndarray,
+    borrower_s: np.ndarray, flow_left: np.ndarray,
 ) -> bool:
     """On a day made busy only by a tripped gate or by dues within their grace period: whether the
     credit machinery (`engine.day.resolve_day`) has nothing to do. That is so when no call is open,
@@ -462,7 +460,7 @@ def machinery_idle(
         if kind != c.DUE_NONE:
             if kind != c.DUE_INTEREST or t >= loan_s[l, LS_DUE_DEADLINE]:
                 return False
-            if not cannot_pay(t, loan_i[l, LI_BORROWER], loan_p, loan_i, borrower_i, flows, holding, pledged, loan_f, loan_s, borrower_f, borrower_s, flow_left):
+            if not cannot_pay(loan_i[l, LI_BORROWER], loan_i, borrower_i, holding, pledged, borrower_f, borrower_s):
                 return False
         if loan_i[l, LI_SECURED] == 0:
             continue
@@ -481,13 +479,12 @@ def machinery_idle(
 
 @inline
 def cannot_pay(
-    t: int, b: int, loan_p: np.ndarray, loan_i: np.ndarray, borrower_i: np.ndarray, flows: np.ndarray,
-    holding: np.ndarray, pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray, borrower_f: np.ndarray,
-    borrower_s: np.ndarray, flow_left: np.ndarray,
+    b: int, loan_i: np.ndarray, borrower_i: np.ndarray, holding: np.ndarray, pledged: np.ndarray, borrower_f: np.ndarray,
+    borrower_s: np.ndarray,
 ) -> bool:
     """Whether `pay_dues` would neither raise nor pay anything for borrower b today: it has not
     defaulted, its response has no releases or draws (whose cash depends on prices), it has no
-    free holdings to block or sell, and its cash is dust next to what it owes."""
+    free holdings to block or sell, and its cash is dust."""
     if borrower_s[b, BS_DEFAULTED] != 0:
         return False
     for k in range(borrower_i.shape[1]):
@@ -499,7 +496,7 @@ def cannot_pay(
     for a in range(holding.shape[1]):  # nothing held is nothing free (pledges are never negative)
         if holding[b, a, HS_UNITS] > 0.0 and free_units(b, a, holding, pledged, loan_i) > 0.0:
             return False
-    return negligible(borrower_f[b, BF_CASH], dues_of(t, b, loan_p, loan_f, loan_i, loan_s, flows, flow_left))
+    return borrower_f[b, BF_CASH] <= TINY  # dust next to any dues (`negligible`): nothing to pay with
 
 
 @inline
@@ -888,7 +885,7 @@ def full_day(
     if busy:
         sync_prices(t, market, asset_i, holding, borrower_f)
         idle = waiting and machinery_idle(
-            t, loan_p, loan_i, pool, borrower_i, flows, market, holding, pledged, loan_f, loan_s, borrower_f, borrower_s, flow_left,
+            t, loan_p, loan_i, pool, borrower_i, market, holding, pledged, loan_f, loan_s, borrower_f, borrower_s, flow_left,
         )
         if not idle:
             resolve(
