@@ -33,6 +33,7 @@ from margincall.market.columns import (  # noqa: F401 - re-exported: one layout 
     AP_SIGMA_DAILY,
     AP_VOL_SQRT_DT,
     AP_VOLUME,
+    MS_GATE,
     MS_JUMPED,
     MS_LOGV,
     MS_OPEN,
@@ -176,7 +177,8 @@ LF_LOG_BARRIER = 8  # quiet-day gate: the pool's log price at or below which a t
 LF_LOG_POOL = 9  # log(pledged units * (1 - haircut)) of a single-asset pool
 LF_LOG_DEBT = 10  # log of LF_DEBT_LOGGED
 LF_DEBT_LOGGED = 11
-N_LF = 12
+LF_POOL_UNITS = 12  # the lending units whose log is LF_LOG_POOL
+N_LF = 13
 
 # loan_s[l, column], int
 LS_STATUS = 0
@@ -217,7 +219,8 @@ BF_LEDGER_MAX = 12  # largest |balance sheet - (equity0 + P&L)| seen, currency
 BF_DRAWN = 13  # drawn on facilities over the path
 BF_CASH_SEEN = 14  # the cash whose fan-chart bin is BF_CASH_BIN (NaN: none yet)
 BF_CASH_BIN = 15
-N_BF = 16
+BF_EQUITY_NOW = 16  # scratch of check_ledger: the borrower's equity at today's prices
+N_BF = 17
 
 # borrower_s[b, column], int
 BS_FLAGS = 0

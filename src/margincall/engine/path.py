@@ -25,6 +25,7 @@ from margincall.engine.accounts import (
     day_impact,
     debt,
     free_units,
+    loan_to_value,
     log_event,
     revalue,
     sync_prices,
@@ -65,6 +66,7 @@ from margincall.engine.layout import (
     BF_DISCOUNT_COST,
     BF_DRAWN,
     BF_EQUITY0,
+    BF_EQUITY_NOW,
     BF_EXEC_COST,
     BF_LAR,
     BF_LEDGER_MAX,
@@ -74,6 +76,7 @@ from margincall.engine.layout import (
     BF_PNL_INTEREST,
     BF_PNL_MARKET,
     BF_SOLD_NOMINAL,
+    BI_RESPONSE,
     BP_CASH0,
     BP_EQUITY_SCALE,
     BP_MONEY_LO,
@@ -102,6 +105,7 @@ from margincall.engine.layout import (
     LF_LOG_DEBT,
     LF_LOG_POOL,
     LF_LOSS,
+    LF_POOL_UNITS,
     LF_PRINCIPAL,
     LF_RECOVERED,
     LI_BORROWER,
@@ -109,13 +113,16 @@ from margincall.engine.layout import (
     LI_RECOURSE,
     LI_SECURED,
     LI_TERM,
+    LP_CALL,
     LP_FIRST_TRIGGER,
+    LP_LIQUIDATION,
     LP_LOSS_LO,
     LP_PRINCIPAL,
     LP_RATE,
     LP_RECOVERY,
     LS_CAUSE,
     LS_DEFAULT_DAY,
+    LS_DUE_DEADLINE,
     LS_DUE_KIND,
     LS_FIRST_CALL,
     LS_FIRST_DEFAULT,
@@ -126,6 +133,7 @@ from margincall.engine.layout import (
     LS_SLEEP,
     LS_STATUS,
     LS_WAKE,
+    MS_GATE,
     MS_JUMPED,
     MS_LOG_MARK,
     MS_LOGV,
@@ -290,36 +298,62 @@ def next_sale_day(t: int, l: int, asset_i: np.ndarray, pledged: np.ndarray, loan
     return max(first, t)
 
 
+@inline
+def scan_pool(t: int, l: int, asset_i: np.ndarray, pool: np.ndarray, market: np.ndarray, pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray) -> tuple:
+    """Loan l's pool: (its last pledged asset, how many assets, how many unlisted, lending units
+    of a single asset). Sets LS_POOL_ASSET and, when the units changed, LF_LOG_POOL (the fan
+    charts read a single-asset pool in log space)."""
+    only = NONE
+    count = 0
+    unlisted = 0
+    for a in range(market.shape[0]):
+        if pledged[l, a] > 0.0:
+            only = a
+            count += 1
+            if t < asset_i[a, AI_LISTING_DAY]:
+                unlisted += 1
+    loan_s[l, LS_POOL_ASSET] = NONE
+    units = 0.0
+    if count == 1:
+        units = pledged[l, only] * (1.0 - pool[l, only, PL_HAIRCUT])
+        if units > 0.0:
+            loan_s[l, LS_POOL_ASSET] = only
+            if units != loan_f[l, LF_POOL_UNITS]:
+                loan_f[l, LF_POOL_UNITS] = units
+                loan_f[l, LF_LOG_POOL] = math.log(units)
+    return only, count, unlisted, units
+
+
 @kernel
 def refresh_gates(
     t: int, dt: float, asset_i: np.ndarray, loan_p: np.ndarray, loan_i: np.ndarray, pool: np.ndarray, market: np.ndarray,
-    pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray, flow_left: np.ndarray,
+    pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray, flow_left: np.ndarray, pools_same: bool,
 ) -> bool:
     """Set each loan's gate for the quiet days after day t; returns whether the path is quiet.
+    `pools_same`: no pool changed since the last call (only quiet or idle days), so a pool of
+    one asset need not be scanned again.
 
     A single listed asset's pool: the log price at or below which the LTV may reach its first
     trigger within GATE_DAYS of accrual, log P <= log(D_then / (trigger * units * (1 - haircut))).
+    The gates of the loans on one asset fold into one, the highest (market[a, MS_GATE]; each
+    loan's LF_LOG_BARRIER is its asset's): a quiet day ends when any of them trips.
     A pool of unlisted assets below its trigger is static until a valuation event; a pool of
     several assets is computed daily; a defaulted loan that cannot sell yet waits for LS_SLEEP.
     A call, a pool being sold, or anything due makes the path busy."""
-    for l in range(loan_i.shape[0]):  # the fan charts read a single-asset pool in log space
-        loan_s[l, LS_POOL_ASSET] = NONE
-        only = NONE
-        count = 0
-        for a in range(market.shape[0]):
-            if pledged[l, a] > 0.0:
-                only = a
-                count += 1
-        if count == 1:
-            units = pledged[l, only] * (1.0 - pool[l, only, PL_HAIRCUT])
-            if units > 0.0:
-                loan_s[l, LS_POOL_ASSET] = only
-                loan_f[l, LF_LOG_POOL] = math.log(units)
     quiet = True
     for k in range(flow_left.shape[0]):
         if flow_left[k] > TINY:
             quiet = False
+    for a in range(market.shape[0]):
+        market[a, MS_GATE] = 0.0  # until the logs below: the largest D_then / (trigger * units) gated on a
     for l in range(loan_i.shape[0]):
+        only = loan_s[l, LS_POOL_ASSET]
+        if pools_same and only >= 0:
+            count = 1
+            unlisted = 1 if t < asset_i[only, AI_LISTING_DAY] else 0
+            units = loan_f[l, LF_POOL_UNITS]
+        else:
+            only, count, unlisted, units = scan_pool(t, l, asset_i, pool, market, pledged, loan_f, loan_s)
         loan_s[l, LS_GATE] = GATE_NONE
         status = loan_s[l, LS_STATUS]
         if status == c.REPAID or status == c.CLOSED:
@@ -340,13 +374,6 @@ def refresh_gates(
         d = debt(loan_f, l)
         if d <= TINY:
             continue
-        count = 0
-        unlisted = 0
-        for a in range(market.shape[0]):
-            if pledged[l, a] > 0.0:
-                count += 1
-                if t < asset_i[a, AI_LISTING_DAY]:
-                    unlisted += 1
         trigger = loan_p[l, LP_FIRST_TRIGGER]
         debt_then = d + loan_f[l, LF_PRINCIPAL] * loan_p[l, LP_RATE] * dt * (GATE_DAYS + 1)
         if count == 0:
@@ -366,23 +393,110 @@ def refresh_gates(
             quiet = False
             continue
         loan_s[l, LS_GATE] = only
-        loan_f[l, LF_LOG_BARRIER] = math.log(debt_then / trigger) - loan_f[l, LF_LOG_POOL]
+        market[only, MS_GATE] = max(market[only, MS_GATE], debt_then / trigger / units)
+    for a in range(market.shape[0]):
+        ratio = market[a, MS_GATE]
+        market[a, MS_GATE] = math.log(ratio) if ratio > 0.0 else -math.inf
+    for l in range(loan_i.shape[0]):
+        gate = loan_s[l, LS_GATE]
+        if gate >= 0:
+            loan_f[l, LF_LOG_BARRIER] = market[gate, MS_GATE]
     return quiet
 
 
 @inline
 def gates_hold(t: int, dt: float, asset_i: np.ndarray, loan_p: np.ndarray, pool: np.ndarray, market: np.ndarray, pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray) -> bool:
     """Whether every gated loan stays below its trigger today (prices moved, nothing else)."""
+    return asset_gates_hold(market) and exact_gates_hold(t, dt, asset_i, loan_p, pool, market, pledged, loan_f, loan_s)
+
+
+@inline
+def asset_gates_hold(market: np.ndarray) -> bool:
+    """Whether every listed asset's price stays above its gate (the loans on single-asset pools)."""
+    for a in range(market.shape[0]):
+        if market[a, MS_LOGV] + market[a, MS_PERM_FIXED] + market[a, MS_PERM_DECAY] <= market[a, MS_GATE]:
+            return False
+    return True
+
+
+@inline
+def exact_gates_hold(t: int, dt: float, asset_i: np.ndarray, loan_p: np.ndarray, pool: np.ndarray, market: np.ndarray, pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray) -> bool:
+    """Whether every pool of several assets (GATE_EXACT) stays below its trigger at today's prices."""
     for l in range(loan_s.shape[0]):
-        gate = loan_s[l, LS_GATE]
-        if gate >= 0:
-            if market[gate, MS_LOGV] + market[gate, MS_PERM_FIXED] + market[gate, MS_PERM_DECAY] <= loan_f[l, LF_LOG_BARRIER]:
-                return False
-        elif gate == GATE_EXACT:
+        if loan_s[l, LS_GATE] == GATE_EXACT:
             debt_then = debt(loan_f, l) + loan_f[l, LF_PRINCIPAL] * loan_p[l, LP_RATE] * dt
             if debt_then >= loan_p[l, LP_FIRST_TRIGGER] * pool_value_now(t, l, market, asset_i, pledged, pool):
                 return False
     return True
+
+
+@kernel
+def machinery_idle(
+    t: int, loan_p: np.ndarray, loan_i: np.ndarray, pool: np.ndarray, borrower_i: np.ndarray, market: np.ndarray,
+    holding: np.ndarray, pledged: np.ndarray, loan_f: np.ndarray, loan_s: np.ndarray, borrower_f: np.ndarray,
+    borrower_s: np.ndarray, flow_left: np.ndarray,
+) -> bool:
+    """On a day made busy only by a tripped gate or by dues within their grace period: whether the
+    credit machinery (`engine.day.resolve_day`) has nothing to do. That is so when no call is open,
+    no defaulted loan is awake, every loan that may have reached a trigger (its gate tripped, or
+    it is due and so has none) is below its call and liquidation levels, tested as
+    `test_covenants` tests them at the day's synced prices, and every due is interest whose
+    borrower can raise nothing (`cannot_pay`)."""
+    for k in range(flow_left.shape[0]):
+        if flow_left[k] > TINY:
+            return False
+    for l in range(loan_s.shape[0]):
+        status = loan_s[l, LS_STATUS]
+        if status == c.REPAID or status == c.CLOSED:
+            continue
+        gate = loan_s[l, LS_GATE]
+        if status == c.DEFAULTED:
+            if gate != GATE_WAIT or t >= loan_s[l, LS_WAKE]:
+                return False
+            continue
+        if status != c.ACTIVE:
+            return False
+        kind = loan_s[l, LS_DUE_KIND]
+        if kind != c.DUE_NONE:
+            if kind != c.DUE_INTEREST or t >= loan_s[l, LS_DUE_DEADLINE]:
+                return False
+            if not cannot_pay(loan_i[l, LI_BORROWER], loan_i, borrower_i, holding, pledged, borrower_f, borrower_s):
+                return False
+        if loan_i[l, LI_SECURED] == 0:
+            continue
+        if (
+            gate == GATE_EXACT
+            or (gate == GATE_NONE and kind != c.DUE_NONE)
+            or (gate >= 0 and market[gate, MS_LOGV] + market[gate, MS_PERM_FIXED] + market[gate, MS_PERM_DECAY] <= market[gate, MS_GATE])
+        ):
+            x = loan_to_value(l, loan_f, pledged, pool, market)
+            if x >= loan_p[l, LP_LIQUIDATION] or x >= loan_p[l, LP_CALL]:
+                return False
+        elif gate == GATE_NONE and debt(loan_f, l) > TINY:
+            return False  # owes debt that no gate watches: the covenants may act
+    return True
+
+
+@inline
+def cannot_pay(
+    b: int, loan_i: np.ndarray, borrower_i: np.ndarray, holding: np.ndarray, pledged: np.ndarray, borrower_f: np.ndarray,
+    borrower_s: np.ndarray,
+) -> bool:
+    """Whether `pay_dues` would neither raise nor pay anything for borrower b today: it has not
+    defaulted, its response has no releases or draws (whose cash depends on prices), it has no
+    free holdings to block or sell, and its cash is dust."""
+    if borrower_s[b, BS_DEFAULTED] != 0:
+        return False
+    for k in range(borrower_i.shape[1]):
+        action = borrower_i[b, BI_RESPONSE + k]
+        if action < 0:
+            break
+        if action == c.ACT_RELEASE or action == c.ACT_DRAW:
+            return False
+    for a in range(holding.shape[1]):  # nothing held is nothing free (pledges are never negative)
+        if holding[b, a, HS_UNITS] > 0.0 and free_units(b, a, holding, pledged, loan_i) > 0.0:
+            return False
+    return borrower_f[b, BF_CASH] <= TINY  # dust next to any dues (`negligible`): nothing to pay with
 
 
 @inline
@@ -475,20 +589,33 @@ def quiet_days(
     block_days = int(settings[ST_BLOCK_DAYS])
     access = int(settings[ST_ACCESS_ASSET])
     accrues = accruing(loan_p, loan_s)
+    # what the stretch must watch stays the same through it (a listing is a due day)
+    unlisted = False
+    for a in range(market.shape[0]):
+        if t < asset_i[a, AI_LISTING_DAY]:
+            unlisted = True
+    exact = False
+    for l in range(loan_s.shape[0]):
+        if loan_s[l, LS_GATE] == GATE_EXACT:
+            exact = True
     for day in range(t, stop):
         advance_market(day, market, asset_p, chol, history, block_days, cursor, rng[0], rng[1], sign, access)
         tripped = False
-        for a in range(market.shape[0]):
-            if day < asset_i[a, AI_LISTING_DAY]:
-                # scheduled marks are due days (CA_NEXT_BUSY): none falls inside a stretch
-                happened = valuation_event(day, asset_i[a, AI_MARK_EVERY], asset_p[a, AP_MARK_PROB], rng[2]) or market[a, MS_JUMPED] != 0.0
-                market[a, MS_PENDING] = 1.0 if happened else 0.0
-                if happened:
-                    tripped = True
-        if tripped or not gates_hold(day, dt, asset_i, loan_p, pool, market, pledged, loan_f, loan_s):
+        if unlisted:
+            for a in range(market.shape[0]):
+                if day < asset_i[a, AI_LISTING_DAY]:
+                    # scheduled marks are due days (CA_NEXT_BUSY): none falls inside a stretch
+                    happened = valuation_event(day, asset_i[a, AI_MARK_EVERY], asset_p[a, AP_MARK_PROB], rng[2]) or market[a, MS_JUMPED] != 0.0
+                    market[a, MS_PENDING] = 1.0 if happened else 0.0
+                    if happened:
+                        tripped = True
+        if tripped or not asset_gates_hold(market):
             return -day
-        for a in range(market.shape[0]):
-            market[a, MS_PENDING] = -1.0
+        if exact and not exact_gates_hold(day, dt, asset_i, loan_p, pool, market, pledged, loan_f, loan_s):
+            return -day
+        if unlisted:
+            for a in range(market.shape[0]):
+                market[a, MS_PENDING] = -1.0
         if accrues:
             accrue_day(dt, loan_p, loan_i, loan_f, loan_s, borrower_f)
         r = calendar[day, CA_RECORD]
@@ -710,13 +837,22 @@ def equity_of(b: int, loan_i: np.ndarray, market: np.ndarray, holding: np.ndarra
 @inline
 def check_ledger(loan_i: np.ndarray, market: np.ndarray, holding: np.ndarray, loan_f: np.ndarray, borrower_f: np.ndarray) -> None:
     """Each borrower's balance sheet against its day-0 equity plus its profit and loss; the
-    largest residual is kept (NaN counts as infinite)."""
+    largest residual is kept (NaN counts as infinite). The equities are `equity_of`'s sums, in its
+    order for each borrower, for all borrowers in one pass over the loans (BF_EQUITY_NOW)."""
+    for b in range(borrower_f.shape[0]):
+        value = borrower_f[b, BF_CASH] - borrower_f[b, BF_CLAIMS]
+        for a in range(market.shape[0]):
+            if holding[b, a, HS_UNITS] != 0.0:
+                value += holding[b, a, HS_UNITS] * market[a, MS_PRICE]
+        borrower_f[b, BF_EQUITY_NOW] = value
+    for l in range(loan_i.shape[0]):
+        borrower_f[loan_i[l, LI_BORROWER], BF_EQUITY_NOW] -= debt(loan_f, l)
     for b in range(borrower_f.shape[0]):
         expected = (
             borrower_f[b, BF_EQUITY0] + borrower_f[b, BF_PNL_MARKET] + borrower_f[b, BF_PNL_EXEC]
             + borrower_f[b, BF_PNL_INTEREST] + borrower_f[b, BF_PNL_FLOWS] + borrower_f[b, BF_PNL_FORGIVEN]
         )
-        residual = abs(equity_of(b, loan_i, market, holding, loan_f, borrower_f) - expected)
+        residual = abs(borrower_f[b, BF_EQUITY_NOW] - expected)
         if not residual <= borrower_f[b, BF_LEDGER_MAX]:
             borrower_f[b, BF_LEDGER_MAX] = residual if residual == residual else math.inf
 
@@ -738,7 +874,7 @@ def full_day(
     access = int(settings[ST_ACCESS_ASSET])
     if not stepped:
         advance_market(t, market, asset_p, chol, history, block_days, cursor, rng[0], rng[1], sign, access)
-    busy = calendar[t, CA_OBLIGATION] != 0 or settings[ST_SHORTCUTS] == 0.0 or not quiet
+    busy = calendar[t, CA_OBLIGATION] != 0 or settings[ST_SHORTCUTS] == 0.0
     while cursor[1] < shocks.shape[0] and int(shocks[cursor[1], SH_DAY]) == t:
         a = int(shocks[cursor[1], SH_ASSET])
         market[a, MS_LOGV] += shocks[cursor[1], SH_LOG]
@@ -772,21 +908,27 @@ def full_day(
         elif status == c.DEFAULTED and (loan_s[l, LS_GATE] != GATE_WAIT or t >= loan_s[l, LS_SLEEP]):
             busy = True
     accrue_day(settings[ST_DT], loan_p, loan_i, loan_f, loan_s, borrower_f)
-    if not busy and not gates_hold(t, settings[ST_DT], asset_i, loan_p, pool, market, pledged, loan_f, loan_s):
+    waiting = False  # busy only because the path waits (on dues, calls, sales) or a gate tripped
+    if not busy and (not quiet or not gates_hold(t, settings[ST_DT], asset_i, loan_p, pool, market, pledged, loan_f, loan_s)):
         busy = True
+        waiting = True
     if busy:
         sync_prices(t, market, asset_i, holding, borrower_f)
-        resolve(
-            t, market_is_open(settings, market), refinance_u, asset_p, asset_i, loan_p, loan_i, pool, borrower_p, borrower_i,
-            flows, sale_order, market, holding, pledged, lender_sold, loan_f, loan_s, borrower_f, borrower_s, flow_left,
-            sold[calendar[t, CA_INTERVAL]], log, log_n,
+        idle = waiting and machinery_idle(
+            t, loan_p, loan_i, pool, borrower_i, market, holding, pledged, loan_f, loan_s, borrower_f, borrower_s, flow_left,
         )
+        if not idle:
+            resolve(
+                t, market_is_open(settings, market), refinance_u, asset_p, asset_i, loan_p, loan_i, pool, borrower_p, borrower_i,
+                flows, sale_order, market, holding, pledged, lender_sold, loan_f, loan_s, borrower_f, borrower_s, flow_left,
+                sold[calendar[t, CA_INTERVAL]], log, log_n,
+            )
         close_day(market, asset_p, asset_i, holding, lender_sold)
         check_ledger(loan_i, market, holding, loan_f, borrower_f)
         if log.shape[0] > 0:  # a traced path keeps its end-of-day prices (a story's chart)
             for a in range(market.shape[0]):
                 log_event(log, log_n, t, c.E_PRICE, NONE, a, math.exp(log_price_now(t, a, market, asset_i)), NONE)
-        quiet = refresh_gates(t, settings[ST_DT], asset_i, loan_p, loan_i, pool, market, pledged, loan_f, loan_s, flow_left)
+        quiet = refresh_gates(t, settings[ST_DT], asset_i, loan_p, loan_i, pool, market, pledged, loan_f, loan_s, flow_left, idle)
     return quiet, busy
 
 
@@ -1057,7 +1199,7 @@ def simulate_block(
             path, seed, settings, asset_p, loan_p, loan_i, pool, borrower_p, hold0, shocks, market, holding, pledged,
             lender_sold, loan_f, loan_s, borrower_f, borrower_s, flow_left, rng, refinance_u, cursor,
         )
-        quiet = refresh_gates(DAY0, dt, asset_i, loan_p, loan_i, pool, market, pledged, loan_f, loan_s, flow_left)
+        quiet = refresh_gates(DAY0, dt, asset_i, loan_p, loan_i, pool, market, pledged, loan_f, loan_s, flow_left, False)
         gate_day = DAY0
         r0 = calendar[0, CA_RECORD]
         if r0 >= 0:
@@ -1069,7 +1211,7 @@ def simulate_block(
             if quiet and shortcuts:
                 if t >= gate_day + span:  # the gates allow for GATE_DAYS of accrual: renew them
                     gate_day = t - 1
-                    quiet = refresh_gates(gate_day, dt, asset_i, loan_p, loan_i, pool, market, pledged, loan_f, loan_s, flow_left)
+                    quiet = refresh_gates(gate_day, dt, asset_i, loan_p, loan_i, pool, market, pledged, loan_f, loan_s, flow_left, True)
             if quiet and shortcuts:
                 due = next_due_day(t, horizon, calendar, loan_s)
                 stop_day = min(due, gate_day + span)

@@ -51,5 +51,6 @@ MS_JUMPED = 8  # 1.0: the asset jumped today
 MS_SHOCKED = 9  # 1.0: a shock moved the asset today
 MS_PENDING = 10  # a valuation event drawn by a quiet stretch for its last day: -1 none, 0 no, 1 yes
 MS_LOG_MARK = 11  # log of an unlisted asset's last mark (its MS_PRICE)
-N_MS = 12
+MS_GATE = 12  # quiet-day gate of the loans on this listed asset: the log price at or below which one may reach a trigger
+N_MS = 13
 
