@@ -92,3 +92,32 @@ def test_processes_starting_together_compile_once(tmp_path: Path) -> None:
         if process.stdout is not None:
             process.stdout.close()
     assert min(cpu_seconds) < 0.25 * max(cpu_seconds), cpu_seconds
+
+
+LISTEN = """
+import sys
+from numba.core import event
+from margincall.engine.compile import ensure_compiled
+compiled = []
+class Names(event.Listener):
+    def on_start(self, e):
+        compiled.append(e.data["dispatcher"].py_func.__name__)
+    def on_end(self, e):
+        pass
+event.register("numba:compile", Names())
+ensure_compiled()
+print(" ".join(compiled))
+"""
+
+
+@pytest.mark.slow
+def test_the_two_compile_units_share_the_day_loops_parts(tmp_path: Path) -> None:
+    """On an empty cache this process compiles the quiet stretches and the day loop, and loads the
+    busy day, the path's outcome and the credit machinery that the second process built (with the
+    signatures the loop calls them with: else they would be compiled here again)."""
+    env = {key: value for key, value in os.environ.items() if key != "NUMBA_CACHE_DIR"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    done = subprocess.run([sys.executable, "-c", LISTEN], capture_output=True, text=True, env=env, timeout=1200, check=True)
+    here = set(done.stdout.split())
+    assert {"run_slot", "simulate_block", "quiet_days", "quiet_days_single", "refresh_gates"} <= here, here
+    assert not here & {"busy_day", "add_outcome", "machinery_idle", "resolve_day", "pay_dues"}, here

@@ -5,7 +5,9 @@ and below) and the credit machinery (`resolve_day` and below, reached as a first
 numba compiles one function at a time under a global lock, so on a first start the machinery is
 compiled in a second process while this one compiles the day loop; both write numba's on-disk
 cache, from which every later process (and every Dask worker on the machine) loads them in about a
-second. A marker file in the cache folder (named by a hash of the kernels' code) records that this
+second. To even out the two, the second process first builds two of the day loop's kernels (the
+busy day and the path's outcome, `engine.kernel.OTHER_PARTS`) while this one builds the quiet
+stretches; this one then waits for them before compiling the loop, which loads them. A marker file in the cache folder (named by a hash of the kernels' code) records that this
 code version has been compiled, at this install's path and with its files' modification times,
 which numba's cache checks too: another install of the same code, or a touched file, compiles
 again, and is announced as such. Processes that start together on an empty cache (test workers,
@@ -30,7 +32,8 @@ import numba
 from margincall._jit import CACHE_DIR, SOURCES_STAMP
 
 MARKER = f"compiled-{SOURCES_STAMP}"
-EXPECTED_SECONDS = 25  # the first compile on a 2-core machine, for the message shown meanwhile
+EXPECTED_SECONDS = 20  # the first compile on a 2-core machine, for the message shown meanwhile
+PARTS_DONE = "parts compiled"  # the helper's line once the day loop's parts it builds are in the cache
 
 
 def _marker() -> Path | None:
@@ -43,15 +46,26 @@ def is_compiled() -> bool:
     return marker is not None and marker.exists()
 
 
-def _compile_machinery() -> None:
+def _compile_machinery(parts_done: Callable[[], None] | None = None) -> None:
+    """The second unit: the day loop's busy day and outcome (`parts_done` is told when they are
+    in the cache), then the credit machinery."""
     from margincall.engine.day import RESOLVE_SIGNATURE, resolve_day
+    from margincall.engine.kernel import OTHER_PARTS, compile_parts
 
+    compile_parts(OTHER_PARTS)
+    if parts_done is not None:
+        parts_done()
     resolve_day.compile(RESOLVE_SIGNATURE)
 
 
-def _compile_day_loop() -> None:
-    from margincall.engine.kernel import compile_run_slot
+def _compile_day_loop(before_loop: Callable[[], None] | None = None) -> None:
+    """The first unit: the quiet stretches, then (after `before_loop`) the day loop, which loads
+    what is already compiled."""
+    from margincall.engine.kernel import DAY_LOOP_PARTS, compile_parts, compile_run_slot
 
+    compile_parts(DAY_LOOP_PARTS)
+    if before_loop is not None:
+        before_loop()
     compile_run_slot()
 
 
@@ -102,12 +116,21 @@ def _compile_all() -> None:
     if CACHE_DIR is not None and not os.environ.get("NUMBA_DISABLE_JIT"):
         helper = subprocess.Popen(
             [sys.executable, "-m", "margincall.engine.compile", "--machinery"],
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
+            text=True,
         )
-    _compile_day_loop()
+
+    def parts_from_helper() -> None:
+        """Wait until the helper has the day loop's busy day and outcome in the cache (or ended)."""
+        if helper is not None and helper.stdout is not None:
+            helper.stdout.readline()
+
+    _compile_day_loop(before_loop=parts_from_helper)
     if helper is not None:
         helper.wait()
+        if helper.stdout is not None:
+            helper.stdout.close()
     _compile_machinery()  # loads what the helper wrote; compiles here if it could not
     marker = _marker()
     if marker is not None:
@@ -119,7 +142,7 @@ def _compile_all() -> None:
 
 def main(argv: list[str]) -> int:
     if argv[1:] == ["--machinery"]:
-        _compile_machinery()
+        _compile_machinery(parts_done=lambda: print(PARTS_DONE, flush=True))
         return 0
     seconds = ensure_compiled(lambda message: print(message, flush=True))
     print(f"kernels ready ({seconds:.1f} s compiling)" if seconds else "kernels ready (from the cache)")

@@ -18,6 +18,7 @@ compiled once for each level of the day loop above it.
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections.abc import Sequence
 
@@ -28,7 +29,7 @@ from margincall._jit import nogil_kernel
 from margincall.engine.day import RESOLVE_TYPE, resolve_day
 from margincall.engine.layout import N_BF, N_BS, N_HS, N_LF, N_LOG, N_LS, N_MS
 from margincall.engine.outputs import Outputs, allocate_outputs
-from margincall.engine.path import simulate_block
+from margincall.engine.path import add_outcome, busy_day, quiet_days, quiet_days_single, refresh_gates, simulate_block
 
 REFINANCE_DRAWS = 8  # uniforms drawn per loan at the start of a path for its maturities
 
@@ -83,13 +84,9 @@ def _slot_args(
     )
 
 
-def compile_run_slot() -> None:
-    """Compile (or load from the disk cache) `run_slot` for its one signature: the engine's arrays
-    always have the same dtypes, dimensions and layout, and `resolve` is a first-class function.
-    Further compiling is then disabled, so that a call passing `resolve_day` converts it to that
-    type rather than compiling `run_slot` anew with the machinery linked in."""
-    if numba.config.DISABLE_JIT or run_slot.signatures:
-        return
+def _probe_slot_args() -> tuple:
+    """`run_slot`'s arguments after `resolve` for a tiny probe scenario: the engine's arrays always
+    have the same dtypes, dimensions and layout, so their types are those of any scenario."""
     from margincall.engine.lower import probe_inputs
 
     inputs = probe_inputs()
@@ -97,12 +94,51 @@ def compile_run_slot() -> None:
     outputs = allocate_outputs(
         1, 1, n_assets=1, n_loans=1, n_borrowers=1, n_lenders=1, horizon=inputs.horizon, n_recorded=len(inputs.rec_days)
     )
-    args = _slot_args(
+    return _slot_args(
         np.zeros(1, dtype=np.int64), 0, 1, 1, 0, 0, 0, params, slot_state(params, outputs), outputs,
         np.zeros(1, dtype=np.int64), np.zeros((0, N_LOG)), np.zeros(2, dtype=np.int64),
     )
-    run_slot.compile((RESOLVE_TYPE, *(numba.typeof(arg) for arg in args)))
+
+
+def compile_run_slot() -> None:
+    """Compile (or load from the disk cache) `run_slot` for its one signature (`resolve` is a
+    first-class function). Further compiling is then disabled, so that a call passing
+    `resolve_day` converts it to that type rather than compiling `run_slot` anew with the
+    machinery linked in."""
+    if numba.config.DISABLE_JIT or run_slot.signatures:
+        return
+    run_slot.compile((RESOLVE_TYPE, *(numba.typeof(arg) for arg in _probe_slot_args())))
     run_slot.disable_compile()
+
+
+# The day loop's kernels that a first compile builds ahead of `run_slot`, by name of argument: the
+# arrays are `simulate_block`'s, of the same names; the scalars are typed as the loop passes them.
+# `engine.compile` builds the quiet stretches here and the busy day and the outcome in its second
+# process, so that the two compile about as long (a kernel built with another signature than the
+# loop's would only be built again, inside `run_slot`'s compile).
+_SCALAR_TYPES = {
+    "resolve": RESOLVE_TYPE, "t": numba.types.int64, "stop": numba.types.int64, "slot": numba.types.int64,
+    "path": numba.types.int64, "block": numba.types.int64, "record_start": numba.types.int64,
+    "sign": numba.types.float64, "dt": numba.types.float64, "pools_same": numba.types.boolean,
+    "waiting": numba.types.boolean, "antithetic": numba.types.boolean, "sold_today": numba.types.float64[::1],
+}
+DAY_LOOP_PARTS = (refresh_gates, quiet_days_single, quiet_days)
+OTHER_PARTS = (busy_day, add_outcome)
+
+
+def part_signature(kernel: numba.core.registry.CPUDispatcher) -> tuple:
+    """The argument types with which `simulate_block` calls `kernel`."""
+    names = list(inspect.signature(simulate_block.py_func).parameters)[7:]  # after record_start: the arrays
+    arrays = dict(zip(names, (numba.typeof(arg) for arg in _probe_slot_args()[7:]), strict=True))
+    return tuple(_SCALAR_TYPES.get(name) or arrays[name] for name in inspect.signature(kernel.py_func).parameters)
+
+
+def compile_parts(kernels: Sequence[numba.core.registry.CPUDispatcher]) -> None:
+    """Compile (or load) each of the day loop's `kernels` for the signature the loop calls it with."""
+    if numba.config.DISABLE_JIT:
+        return
+    for kernel in kernels:
+        kernel.compile(part_signature(kernel))
 
 
 def slot_state(params: Sequence[np.ndarray], outputs: Outputs) -> tuple[np.ndarray, ...]:

@@ -913,23 +913,42 @@ def full_day(
         busy = True
         waiting = True
     if busy:
-        sync_prices(t, market, asset_i, holding, borrower_f)
-        idle = waiting and machinery_idle(
-            t, loan_p, loan_i, pool, borrower_i, market, holding, pledged, loan_f, loan_s, borrower_f, borrower_s, flow_left,
+        quiet = busy_day(
+            resolve, t, waiting, settings, asset_p, asset_i, loan_p, loan_i, pool, borrower_p, borrower_i, flows, sale_order,
+            market, holding, pledged, lender_sold, loan_f, loan_s, borrower_f, borrower_s, flow_left, refinance_u,
+            sold[calendar[t, CA_INTERVAL]], log, log_n,
         )
-        if not idle:
-            resolve(
-                t, market_is_open(settings, market), refinance_u, asset_p, asset_i, loan_p, loan_i, pool, borrower_p, borrower_i,
-                flows, sale_order, market, holding, pledged, lender_sold, loan_f, loan_s, borrower_f, borrower_s, flow_left,
-                sold[calendar[t, CA_INTERVAL]], log, log_n,
-            )
-        close_day(market, asset_p, asset_i, holding, lender_sold)
-        check_ledger(loan_i, market, holding, loan_f, borrower_f)
-        if log.shape[0] > 0:  # a traced path keeps its end-of-day prices (a story's chart)
-            for a in range(market.shape[0]):
-                log_event(log, log_n, t, c.E_PRICE, NONE, a, math.exp(log_price_now(t, a, market, asset_i)), NONE)
-        quiet = refresh_gates(t, settings[ST_DT], asset_i, loan_p, loan_i, pool, market, pledged, loan_f, loan_s, flow_left, idle)
     return quiet, busy
+
+
+@kernel
+def busy_day(
+    resolve, t: int, waiting: bool, settings: np.ndarray, asset_p: np.ndarray, asset_i: np.ndarray, loan_p: np.ndarray,
+    loan_i: np.ndarray, pool: np.ndarray, borrower_p: np.ndarray, borrower_i: np.ndarray, flows: np.ndarray,
+    sale_order: np.ndarray, market: np.ndarray, holding: np.ndarray, pledged: np.ndarray, lender_sold: np.ndarray,
+    loan_f: np.ndarray, loan_s: np.ndarray, borrower_f: np.ndarray, borrower_s: np.ndarray, flow_left: np.ndarray,
+    refinance_u: np.ndarray, sold_today: np.ndarray, log: np.ndarray, log_n: np.ndarray,
+) -> bool:
+    """The rest of a day on which anything but prices can happen: the credit machinery (unless
+    the day is only `waiting` and provably idle), the close of the market, the ledger check and
+    the gates; returns whether the path is quiet after it. A kernel of its own, called on few days
+    of a path, rather than copied into the path loop: the loop's first compile is shorter for it."""
+    sync_prices(t, market, asset_i, holding, borrower_f)
+    idle = waiting and machinery_idle(
+        t, loan_p, loan_i, pool, borrower_i, market, holding, pledged, loan_f, loan_s, borrower_f, borrower_s, flow_left,
+    )
+    if not idle:
+        resolve(
+            t, market_is_open(settings, market), refinance_u, asset_p, asset_i, loan_p, loan_i, pool, borrower_p, borrower_i,
+            flows, sale_order, market, holding, pledged, lender_sold, loan_f, loan_s, borrower_f, borrower_s, flow_left,
+            sold_today, log, log_n,
+        )
+    close_day(market, asset_p, asset_i, holding, lender_sold)
+    check_ledger(loan_i, market, holding, loan_f, borrower_f)
+    if log.shape[0] > 0:  # a traced path keeps its end-of-day prices (a story's chart)
+        for a in range(market.shape[0]):
+            log_event(log, log_n, t, c.E_PRICE, NONE, a, math.exp(log_price_now(t, a, market, asset_i)), NONE)
+    return refresh_gates(t, settings[ST_DT], asset_i, loan_p, loan_i, pool, market, pledged, loan_f, loan_s, flow_left, idle)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1199,7 +1218,8 @@ def simulate_block(
             path, seed, settings, asset_p, loan_p, loan_i, pool, borrower_p, hold0, shocks, market, holding, pledged,
             lender_sold, loan_f, loan_s, borrower_f, borrower_s, flow_left, rng, refinance_u, cursor,
         )
-        quiet = refresh_gates(DAY0, dt, asset_i, loan_p, loan_i, pool, market, pledged, loan_f, loan_s, flow_left, False)
+        # np.bool_, not a literal True or False: numba compiles a kernel again for each literal value
+        quiet = refresh_gates(DAY0, dt, asset_i, loan_p, loan_i, pool, market, pledged, loan_f, loan_s, flow_left, np.bool_(False))
         gate_day = DAY0
         r0 = calendar[0, CA_RECORD]
         if r0 >= 0:
@@ -1211,7 +1231,7 @@ def simulate_block(
             if quiet and shortcuts:
                 if t >= gate_day + span:  # the gates allow for GATE_DAYS of accrual: renew them
                     gate_day = t - 1
-                    quiet = refresh_gates(gate_day, dt, asset_i, loan_p, loan_i, pool, market, pledged, loan_f, loan_s, flow_left, True)
+                    quiet = refresh_gates(gate_day, dt, asset_i, loan_p, loan_i, pool, market, pledged, loan_f, loan_s, flow_left, np.bool_(True))
             if quiet and shortcuts:
                 due = next_due_day(t, horizon, calendar, loan_s)
                 stop_day = min(due, gate_day + span)
