@@ -27,7 +27,7 @@ def bench(
     from margincall.cli.main import console, err_console
 
     config = BenchConfig(paths=paths, memory_paths=memory_paths, quantlib_paths=quantlib_paths, book_paths=book_paths)
-    report = run_benchmark(config, say=lambda line: err_console.print(f"[bold]bench:[/] {line}"))
+    report = run_benchmark(config, say=lambda line: err_console.print(f"bench: {line}"))
     for table in bench_tables(report):
         console.print(table)
     text = json.dumps(report, indent=2)
