@@ -182,7 +182,7 @@ def run_blocks(
         states = [slot_state(params, outputs) for _ in range(n_slots)]
 
     def work(s: int) -> None:
-        blocks = np.arange(s, n_blocks, n_slots, dtype=np.int64)
+        blocks = np.array_split(np.arange(n_blocks, dtype=np.int64), n_slots)[s]
         run_slot(resolve_day, *_slot_args(blocks, first_block, block_paths, n_paths, seed, s, record_start, params, states[s], outputs, control, log, log_n))
 
     if n_slots == 1:

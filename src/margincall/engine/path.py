@@ -1213,7 +1213,8 @@ def simulate_block(
     for path in range(start, stop):
         if control[0] != 0:
             return
-        log_n[1] = path
+        if log.shape[0] > 0:  # a traced run (one thread): threads sharing log_n would contend on every path
+            log_n[1] = path
         sign = start_path(
             path, seed, settings, asset_p, loan_p, loan_i, pool, borrower_p, hold0, shocks, market, holding, pledged,
             lender_sold, loan_f, loan_s, borrower_f, borrower_s, flow_left, rng, refinance_u, cursor,
