@@ -60,8 +60,6 @@ def test_progress_and_cancel_on_dask(dask_service):
 def test_the_service_waits_for_the_scheduler_as_long_as_its_bound_says(monkeypatch):
     """The service's Dask pool waits MARGINCALL_DASK_TIMEOUT for the scheduler, as `run --scheduler`
     and the service's pre-flight check do, and says so when it gives up."""
-    import time
-
     from service_support import free_port
 
     from margincall.errors import MarginCallError
@@ -69,7 +67,5 @@ def test_the_service_waits_for_the_scheduler_as_long_as_its_bound_says(monkeypat
     from margincall.web._settings import Settings
 
     monkeypatch.setenv("MARGINCALL_DASK_TIMEOUT", "1.5")
-    started = time.monotonic()
     with pytest.raises(MarginCallError, match=r"within 1\.5 s.*MARGINCALL_DASK_TIMEOUT"):
         _pool(Settings(scheduler=f"tcp://127.0.0.1:{free_port()}"))
-    assert 1.0 < time.monotonic() - started < 8.0  # 1.5 s, not the 10 s default
