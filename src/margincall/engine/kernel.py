@@ -126,19 +126,22 @@ DAY_LOOP_PARTS = (refresh_gates, quiet_days_single, quiet_days)
 OTHER_PARTS = (busy_day, add_outcome)
 
 
-def part_signature(kernel: numba.core.registry.CPUDispatcher) -> tuple:
-    """The argument types with which `simulate_block` calls `kernel`."""
+def part_signatures(kernels: Sequence[numba.core.registry.CPUDispatcher]) -> list[tuple]:
+    """The argument types with which `simulate_block` calls each of `kernels`."""
     names = list(inspect.signature(simulate_block.py_func).parameters)[7:]  # after record_start: the arrays
     arrays = dict(zip(names, (numba.typeof(arg) for arg in _probe_slot_args()[7:]), strict=True))
-    return tuple(_SCALAR_TYPES.get(name) or arrays[name] for name in inspect.signature(kernel.py_func).parameters)
+    return [
+        tuple(_SCALAR_TYPES.get(name) or arrays[name] for name in inspect.signature(kernel.py_func).parameters)
+        for kernel in kernels
+    ]
 
 
 def compile_parts(kernels: Sequence[numba.core.registry.CPUDispatcher]) -> None:
     """Compile (or load) each of the day loop's `kernels` for the signature the loop calls it with."""
     if numba.config.DISABLE_JIT:
         return
-    for kernel in kernels:
-        kernel.compile(part_signature(kernel))
+    for kernel, signature in zip(kernels, part_signatures(kernels), strict=True):
+        kernel.compile(signature)
 
 
 def slot_state(params: Sequence[np.ndarray], outputs: Outputs) -> tuple[np.ndarray, ...]:
