@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import importlib.resources
 import json
+import sqlite3
 import stat
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -249,8 +251,18 @@ def _use_wal(engine: Engine) -> None:
         connection = engine.raw_connection()
         try:
             cursor = connection.cursor()
-            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                cursor.execute("PRAGMA journal_mode = WAL")
+            # two processes opening a new store at once: the switch can fail at once with "database is
+            # locked", without SQLite's busy handler (seen in CI), so it is tried again until the timeout
+            deadline = time.monotonic() + BUSY_TIMEOUT_S
+            while True:
+                try:
+                    if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                        cursor.execute("PRAGMA journal_mode = WAL")
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.02)
             cursor.close()
         finally:
             connection.close()
