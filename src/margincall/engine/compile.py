@@ -7,8 +7,10 @@ compiled in a second process while this one compiles the day loop; both write nu
 cache, from which every later process (and every Dask worker on the machine) loads them in about a
 second. To even out the two, the second process first builds two of the day loop's kernels (the
 busy day and the path's outcome, `engine.kernel.OTHER_PARTS`) while this one builds the quiet
-stretches; this one then waits for them before compiling the loop, which loads them. A marker file in the cache folder (named by a hash of the kernels' code) records that this
-code version has been compiled, at this install's path and with its files' modification times,
+stretches; this one then waits for them before compiling the loop, which loads them.
+
+A marker file in the cache folder (named by a hash of the kernels' code) records that this code
+version has been compiled, at this install's path and with its files' modification times,
 which numba's cache checks too: another install of the same code, or a touched file, compiles
 again, and is announced as such. Processes that start together on an empty cache (test workers,
 Dask workers on one machine) take turns: one compiles while the others wait for it on a lock file
