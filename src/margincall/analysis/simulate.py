@@ -23,7 +23,7 @@ from margincall.analysis.statistics import (
 )
 from margincall.engine.codes import TraceEvent
 from margincall.engine.compile import ensure_compiled
-from margincall.engine.kernel import run_blocks, slot_state
+from margincall.engine.kernel import run_blocks
 from margincall.engine.layout import (
     G_AMOUNT,
     G_ASSET,
@@ -73,9 +73,10 @@ def _allocate(inputs: EngineInputs, n_blocks: int, n_slots: int, n_path_records:
     )
 
 
-def _interruptible(work: Callable[[], None], control: np.ndarray) -> None:
-    """Run `work` in a thread and wait for it in small steps, so that Ctrl-C (or a cancelled run)
-    stops the kernels between two paths and the interruption reaches the caller within a second."""
+def _interruptible(work: Callable[[], None], control: np.ndarray, poll: Callable[[], None] = lambda: None) -> None:
+    """Run `work` in a thread and wait for it in small steps, calling `poll` at each, so that Ctrl-C
+    (or a cancelled run) stops the kernels between two paths and the interruption reaches the
+    caller within a second."""
     errors: list[BaseException] = []
 
     def target() -> None:
@@ -89,6 +90,7 @@ def _interruptible(work: Callable[[], None], control: np.ndarray) -> None:
     try:
         while thread.is_alive():
             thread.join(0.05)
+            poll()
     except BaseException:
         control[0] = 1
         thread.join()
@@ -112,53 +114,46 @@ def run_statistics(
     block_paths: int = BLOCK_PATHS,
 ) -> RunStatistics:
     """Run blocks [first_block, first_block + n_blocks) of a `paths`-path run and return their
-    mergeable statistics. The blocks are processed in batches of `batch_blocks`, each spread over
-    `threads` threads; neither changes the numbers. `block_paths` is the size of a block (the unit
-    whose sums are kept apart): it changes no total, only how finely the sums are split.
-    `record_paths` keeps each path's outcome. Setting `control[0]` to 1 from another thread stops
-    the run between two paths."""
+    mergeable statistics. `threads` threads claim the blocks as they go, at most `batch_blocks`
+    at a time (by default a hundredth of the run, so that progress moves); neither changes the
+    numbers. `block_paths` is the size of a block (the unit whose sums are kept apart): it changes
+    no total, only how finely the sums are split. `record_paths` keeps each path's outcome.
+    Setting `control[0]` to 1 from another thread stops the run between two paths."""
     ensure_compiled()
     total_blocks = math.ceil(paths / block_paths)
     if n_blocks is None:
         n_blocks = total_blocks - first_block
     n_slots = max(1, min(threads or default_threads(), os.cpu_count() or 1, n_blocks))
-    batch_blocks = batch_blocks or max(n_slots * 4, math.ceil(n_blocks / 100))
+    batch_blocks = batch_blocks or math.ceil(n_blocks / 100)
     control = control if control is not None else np.zeros(1, dtype=np.int64)
-    log = np.zeros((0, N_LOG))
-    log_n = np.zeros(2, dtype=np.int64)
-    params = inputs.arrays()
-    shared = _allocate(inputs, 0, n_slots)  # histograms, reused over batches
-    states = None
-    parts: list[dict[str, np.ndarray]] = []
-    path_parts: list[dict[str, np.ndarray]] = []
-    done = 0
-    for start in range(first_block, first_block + n_blocks, batch_blocks):
-        count = min(batch_blocks, first_block + n_blocks - start)
-        first_path = start * block_paths
-        batch_paths = min((start + count) * block_paths, paths) - first_path
-        fresh = _allocate(inputs, count, 0, batch_paths if record_paths else 0)
-        out = fresh._replace(**{name: getattr(shared, name) for name in HIST_FIELDS})
-        if states is None:
-            states = [slot_state(params, out) for _ in range(n_slots)]
+    first_path = first_block * block_paths
+    run_paths = min((first_block + n_blocks) * block_paths, paths) - first_path
+    out = _allocate(inputs, n_blocks, n_slots, run_paths if record_paths else 0)
+    done = np.zeros(1, dtype=np.int64)
+    reported = [0]
 
-        def work(start=start, count=count, out=out, first_path=first_path) -> None:
-            run_blocks(seed, start, count, block_paths, paths, n_slots, first_path, params, out, control, log, log_n, states=states)
+    def work() -> None:
+        run_blocks(
+            seed, first_block, n_blocks, block_paths, paths, n_slots, first_path, inputs.arrays(), out, control,
+            np.zeros((0, N_LOG)), np.zeros(2, dtype=np.int64), max_claim=batch_blocks, done=done,
+        )
 
-        _interruptible(work, control)
-        if control[0] != 0:
-            raise KeyboardInterrupt("the run was stopped")
-        parts.append({name: getattr(out, name) for name in BLOCK_FIELDS})
-        path_parts.append({name: getattr(out, name) for name in PATH_FIELDS})
-        done += batch_paths
-        if progress is not None:
-            progress(done, paths)
+    def report() -> None:
+        if progress is not None and done[0] != reported[0]:
+            reported[0] = int(done[0])
+            progress(reported[0], paths)
+
+    _interruptible(work, control, report)
+    if control[0] != 0:
+        raise KeyboardInterrupt("the run was stopped")
+    report()
     return RunStatistics(
         first_block=first_block,
         n_blocks=n_blocks,
-        n_paths=done,
-        blocks={name: np.concatenate([part[name] for part in parts]) for name in BLOCK_FIELDS},
-        hists={name: getattr(shared, name).sum(axis=0, dtype=np.int64) for name in HIST_FIELDS},
-        paths={name: np.concatenate([part[name] for part in path_parts]) for name in PATH_FIELDS},
+        n_paths=run_paths,
+        blocks={name: getattr(out, name) for name in BLOCK_FIELDS},
+        hists={name: getattr(out, name).sum(axis=0, dtype=np.int64) for name in HIST_FIELDS},
+        paths={name: getattr(out, name) for name in PATH_FIELDS},
     )
 
 

@@ -1,7 +1,8 @@
 """Blocks of paths over threads.
 
-Each thread (slot) owns one path's state arrays and its histograms and runs a list of blocks in a
-compiled function that releases the GIL (`run_slot`); Python threads run the slots side by side.
+Each thread (slot) owns one path's state arrays and its histograms and runs the blocks it claims in
+a compiled function that releases the GIL (`run_slot`); Python threads run the slots side by side
+and claim blocks as they go, so a run has no barrier until its last block.
 Per-block sums are summed in path order inside the block; histograms are integer counts. Both
 merge exactly, so the numbers do not depend on the number of threads or on which thread ran a
 block.
@@ -172,21 +173,40 @@ def slot_state(params: Sequence[np.ndarray], outputs: Outputs) -> tuple[np.ndarr
 def run_blocks(
     seed: int, first_block: int, n_blocks: int, block_paths: int, n_paths: int, n_slots: int, record_start: int,
     params: Sequence[np.ndarray], outputs: Outputs, control: np.ndarray, log: np.ndarray, log_n: np.ndarray,
-    *, states: list[tuple[np.ndarray, ...]] | None = None,
+    *, states: list[tuple[np.ndarray, ...]] | None = None, max_claim: int | None = None, done: np.ndarray | None = None,
 ) -> None:
-    """Simulate blocks first_block .. first_block + n_blocks - 1 on `n_slots` threads; slot s takes
-    blocks s, s + n_slots, ... and adds to histogram slot s. A traced run (a log with rows) uses
-    one slot so that its events come in path order."""
+    """Simulate blocks first_block .. first_block + n_blocks - 1 on `n_slots` threads. Each thread
+    claims the next blocks nobody has taken (a share of those left, at most `max_claim`) until none
+    are left, so that no thread waits on another while work remains; thread s adds to histogram
+    slot s. `done[0]`, if given, counts the paths finished, for progress. A traced run (a log with
+    rows) uses one slot so that its events come in path order."""
     compile_run_slot()
     if log.shape[0] > 0:
         n_slots = 1
     n_slots = max(1, min(n_slots, n_blocks, outputs.first_call.shape[0]))
+    max_claim = max(1, max_claim or n_blocks)
     if states is None:
         states = [slot_state(params, outputs) for _ in range(n_slots)]
+    lock = threading.Lock()
+    claimed = [0]
+
+    def claim() -> np.ndarray:
+        with lock:
+            left = n_blocks - claimed[0]
+            count = min(max_claim, max(1, left // (2 * n_slots)), left)
+            claimed[0] += count
+            return np.arange(claimed[0] - count, claimed[0], dtype=np.int64)
 
     def work(s: int) -> None:
-        blocks = np.array_split(np.arange(n_blocks, dtype=np.int64), n_slots)[s]
-        run_slot(resolve_day, *_slot_args(blocks, first_block, block_paths, n_paths, seed, s, record_start, params, states[s], outputs, control, log, log_n))
+        while control[0] == 0:
+            blocks = claim()
+            if blocks.shape[0] == 0:
+                return
+            run_slot(resolve_day, *_slot_args(blocks, first_block, block_paths, n_paths, seed, s, record_start, params, states[s], outputs, control, log, log_n))
+            if done is not None:
+                paths = min((first_block + blocks[-1] + 1) * block_paths, n_paths) - (first_block + blocks[0]) * block_paths
+                with lock:
+                    done[0] += paths
 
     if n_slots == 1:
         work(0)
