@@ -59,3 +59,24 @@ def test_signed_hist_quantiles():
         counts[signed_bin(v, scale, n)] += 1
     q = quantiles_from_signed_hist(counts, scale, np.array([0.05, 0.5, 0.95]))
     assert np.allclose(q, np.quantile(x, [0.05, 0.5, 0.95]), rtol=0.02)
+
+
+def test_quantiles_at_once_equal_each_alone_and_keep_their_edges():
+    """The quantiles of many levels are computed together; each equals the one computed alone, so
+    that expected shortfall (an average over levels) and VaR (one level) agree where they should.
+    Levels below the first count, into the overflow bin, and with an empty bin give the edges."""
+    rng = np.random.default_rng(4)
+    counts = rng.integers(0, 5, size=AMOUNT_BINS + 2)
+    counts[0], counts[7], counts[-1] = 3, 0, 2
+    lo, hi = 1e-3, 1e6
+    levels = np.concatenate(([0.0, 1e-9], np.linspace(0.01, 0.99, 997), [1.0 - 1e-9, 1.0]))
+    together = quantiles_from_log_hist(counts, lo, hi, levels)
+    alone = np.array([quantiles_from_log_hist(counts, lo, hi, np.array([p]))[0] for p in levels])
+    np.testing.assert_array_equal(together, alone)
+    assert together[0] == 0.0 and together[1] == 0.0  # within the zeros' bin
+    assert np.isinf(together[-1])  # the overflow bin: above the top edge
+    assert np.all(together[1:] >= together[:-1])
+    signed = quantiles_from_signed_hist(counts, 1e-2, levels)
+    assert signed[0] == quantiles_from_signed_hist(counts, 1e-2, np.array([0.0]))[0]
+    assert np.all(signed[1:] >= signed[:-1])
+    assert np.all(np.isnan(quantiles_from_log_hist(np.zeros(12, dtype=np.int64), lo, hi, levels)))

@@ -94,28 +94,26 @@ def quantiles_from_signed_hist(counts: np.ndarray, scale: float, probs: np.ndarr
 
 
 def _quantiles(counts: np.ndarray, probs: np.ndarray, edges: np.ndarray, geometric: bool, signed: bool = False) -> np.ndarray:
+    """All of `probs` at once: the bin k holding F^-1(p) of the counts, then the share of that bin
+    below p, clipped to [0, 1]; bins 0 and n + 1 (under and over the edges) give the edge, or 0 and
+    inf for a loss."""
     counts = np.asarray(counts, dtype=np.int64)
+    probs = np.asarray(probs, dtype=np.float64)
     total = counts.sum()
-    out = np.full(len(probs), np.nan)
     if total == 0:
-        return out
+        return np.full(len(probs), np.nan)
     cumulative = np.cumsum(counts)
     n = counts.shape[0] - 2
-    for i, p in enumerate(probs):
-        target = p * total
-        k = int(np.searchsorted(cumulative, target, side="left"))
-        k = min(k, n + 1)
-        if k == 0:
-            out[i] = edges[0] if signed else 0.0
-            continue
-        if k == n + 1:
-            out[i] = math.inf if not signed else edges[-1]
-            continue
-        below = cumulative[k - 1]
-        frac = (target - below) / counts[k] if counts[k] > 0 else 0.0
-        frac = min(max(frac, 0.0), 1.0)
-        left, right = edges[k - 1], edges[k]
-        out[i] = left * (right / left) ** frac if geometric else left + (right - left) * frac
+    target = probs * total
+    k = np.minimum(np.searchsorted(cumulative, target, side="left"), n + 1)
+    inner = np.clip(k, 1, n)
+    width = counts[inner]
+    frac = np.divide(target - cumulative[inner - 1], width, out=np.zeros(len(probs)), where=width > 0)
+    frac = np.clip(frac, 0.0, 1.0)
+    left, right = edges[inner - 1], edges[inner]
+    out = left * (right / left) ** frac if geometric else left + (right - left) * frac
+    out[k == 0] = edges[0] if signed else 0.0
+    out[k == n + 1] = edges[-1] if signed else math.inf
     return out
 
 
