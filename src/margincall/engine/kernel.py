@@ -52,7 +52,7 @@ def run_slot(
     equity_hist: np.ndarray, ltv_hist: np.ndarray, cash_hist: np.ndarray, price_hist: np.ndarray,
     path_loans: np.ndarray, path_borrowers: np.ndarray, control: np.ndarray, log: np.ndarray, log_n: np.ndarray,
 ) -> None:
-    """Run the blocks `blocks` (indices into this batch's block-axis outputs; block j covers paths
+    """Run the blocks `blocks` (indices into the run's block-axis outputs; block j covers paths
     (first_block + j) * block_paths ...) on one thread's state, stopping between blocks when
     control[0] is set."""
     for k in range(blocks.shape[0]):
