@@ -179,8 +179,9 @@ def simulate(
     """Monte Carlo of the scenario over `paths` paths from `seed`.
 
     The same scenario, seed and path count give the same result whatever `threads` and
-    `batch_blocks` (the most blocks of 1,024 paths a thread claims at once) are. `antithetic=True` pairs paths 2k and 2k + 1 with mirrored diffusion
-    draws (an even path count is required); standard errors are then those of the pair means.
+    `batch_blocks` (the most blocks of 1,024 paths a thread claims at once) are.
+    `antithetic=True` pairs paths 2k and 2k + 1 with mirrored diffusion draws (an even path count
+    is required); standard errors are then those of the pair means.
     Under the historical market model the prices file named in the scenario is read (once per
     file version) and its returns replayed; the odd path of a pair replays them negated.
     The first run after an install compiles the kernels (`announce` is told; the time is

@@ -173,7 +173,7 @@ def slot_state(params: Sequence[np.ndarray], outputs: Outputs) -> tuple[np.ndarr
 def run_blocks(
     seed: int, first_block: int, n_blocks: int, block_paths: int, n_paths: int, n_slots: int, record_start: int,
     params: Sequence[np.ndarray], outputs: Outputs, control: np.ndarray, log: np.ndarray, log_n: np.ndarray,
-    *, states: list[tuple[np.ndarray, ...]] | None = None, max_claim: int | None = None, done: np.ndarray | None = None,
+    *, max_claim: int | None = None, done: np.ndarray | None = None,
 ) -> None:
     """Simulate blocks first_block .. first_block + n_blocks - 1 on `n_slots` threads. Each thread
     claims the next blocks nobody has taken (a share of those left, at most `max_claim`) until none
@@ -185,8 +185,7 @@ def run_blocks(
         n_slots = 1
     n_slots = max(1, min(n_slots, n_blocks, outputs.first_call.shape[0]))
     max_claim = max(1, max_claim or n_blocks)
-    if states is None:
-        states = [slot_state(params, outputs) for _ in range(n_slots)]
+    states = [slot_state(params, outputs) for _ in range(n_slots)]
     lock = threading.Lock()
     claimed = [0]
 
