@@ -61,6 +61,9 @@ def test_bad_arguments_raise_clear_errors(single_stock):
         margincall.simulate(single_stock, paths=0)
     with pytest.raises(margincall.SimulationError, match="seed"):
         margincall.simulate(single_stock, paths=10, seed=-1)
+    for bad in ("5", 0, -3, 2.5, True):
+        with pytest.raises(margincall.SimulationError, match="batch_blocks must be a positive whole number"):
+            margincall.simulate(single_stock, paths=10, batch_blocks=bad)
 
 
 def test_breakeven_growth_pays_the_interest(single_stock):

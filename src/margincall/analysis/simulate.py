@@ -188,6 +188,10 @@ def simulate(
     reported as `compile_seconds`, apart from `elapsed_seconds`).
     """
     check_run_args(paths, seed, antithetic)
+    if batch_blocks is not None and (
+        isinstance(batch_blocks, bool) or not isinstance(batch_blocks, int | np.integer) or batch_blocks < 1
+    ):
+        raise SimulationError(f"batch_blocks must be a positive whole number of blocks, or None for the default; got {batch_blocks!r}")
     inputs, compile_seconds = prepare(scenario, antithetic=antithetic, announce=announce)
     started = time.perf_counter()
     stats = run_statistics(
